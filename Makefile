@@ -1,0 +1,55 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make demo   set up, then build raw data and the feature store for all of 2013
+#   make test   set up, then run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+export MLOPS_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(MLOPS_DATA_DIR)/dagster_home
+export DUCKDB_DATABASE ?= $(MLOPS_DATA_DIR)/warehouse.duckdb
+export DO_NOT_TRACK := 1
+export BENTOML_DO_NOT_TRACK := true
+export WHYLOGS_NO_ANALYTICS := True
+
+MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
+MONTHLY := key:"raw/flights" or key:"raw/weather"
+MONTHS := 2013-01-01...2013-12-01
+
+.PHONY: setup demo test dev lint validate benchmark-features
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: this version is a CPU wheel; a newer one pulls a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+
+demo: setup
+	$(MATERIALIZE) --select '$(MONTHLY)' --partition-range '$(MONTHS)'
+	$(MATERIALIZE) --select 'not ($(MONTHLY))'
+
+test: setup
+	$(BIN)/pytest
+
+dev: setup
+	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1
+
+validate: setup
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+lint: setup
+	$(BIN)/ruff check mlops_assets tests benchmarks
+	$(BIN)/ruff format --check mlops_assets tests benchmarks
+
+benchmark-features: setup
+	$(BIN)/python benchmarks/features.py

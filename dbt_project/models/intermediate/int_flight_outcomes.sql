@@ -1,0 +1,54 @@
+-- Flights that arrived, with the instant their outcome became known (the arrival).
+-- Cancelled and diverted flights have no arr_delay and are left out.
+with flights as (
+    select *
+    from {{ ref('stg_nycflights13__flights') }}
+    where arr_delay_minutes is not null
+      and dep_delay_minutes is not null
+      and arr_hhmm is not null
+),
+
+timezones as (
+    select faa, tzone from {{ ref('stg_nycflights13__airports') }}
+    union all
+    select faa, tzone from {{ ref('airport_timezone_overrides') }}
+    where faa not in (select faa from {{ ref('stg_nycflights13__airports') }})
+),
+
+departed as (
+    select
+        f.*,
+        tz.tzone as dest_tzone,
+        f.sched_dep_hour_utc
+            + to_minutes((f.sched_dep_minute + f.dep_delay_minutes)::bigint) as departed_at_utc
+    from flights as f
+    left join timezones as tz on tz.faa = f.dest
+),
+
+arrival_guess as (
+    -- The arrival clock time on the destination-local date of departure ...
+    select
+        *,
+        {{ local_to_utc(
+            "cast(timezone(dest_tzone, timezone('UTC', departed_at_utc)) as date)"
+            ~ " + to_minutes(" ~ hhmm_to_minutes('arr_hhmm') ~ "::bigint)",
+            'dest_tzone') }} as arrival_same_day_utc
+    from departed
+)
+
+select
+    flight_id,
+    carrier,
+    origin,
+    dest,
+    tailnum,
+    sched_dep_hour,
+    departed_at_utc,
+    -- ... or the next day, when the clock time is earlier than the departure instant.
+    case
+        when arrival_same_day_utc < departed_at_utc then arrival_same_day_utc + interval 1 day
+        else arrival_same_day_utc
+    end as arrived_at_utc,
+    arr_delay_minutes,
+    arr_delay_minutes > {{ var('delay_threshold_minutes') }} as is_delayed
+from arrival_guess

@@ -1,0 +1,18 @@
+-- The latest weather observation at the origin at or before decision time (an as-of join).
+select
+    f.flight_id,
+    w.observed_at_utc as weather_observed_at_utc,
+    date_diff('minute', w.observed_at_utc, f.decision_at_utc) as weather_age_minutes,
+    w.temp_f,
+    w.dewpoint_f,
+    w.humidity_pct,
+    w.wind_dir_deg,
+    w.wind_speed_mph,
+    w.wind_gust_mph,
+    w.precip_inches,
+    w.pressure_mb,
+    w.visibility_miles
+from {{ ref('int_flights') }} as f
+asof left join {{ ref('stg_nycflights13__weather') }} as w
+    on f.origin = w.origin
+    and f.decision_at_utc >= w.observed_at_utc

@@ -1,0 +1,19 @@
+-- One row per scheduled flight with what is known at decision time: the schedule.
+select
+    flight_id,
+    flight_date,
+    year,
+    month,
+    isodow(flight_date) as day_of_week,
+    carrier,
+    flight_number,
+    tailnum,
+    origin,
+    dest,
+    distance_miles,
+    sched_dep_hour,
+    sched_dep_minute,
+    sched_dep_hour_utc + to_minutes(sched_dep_minute::bigint) as scheduled_departure_utc,
+    sched_dep_hour_utc + to_minutes(sched_dep_minute::bigint)
+        - to_minutes({{ var('decision_lead_minutes') }}) as decision_at_utc
+from {{ ref('stg_nycflights13__flights') }}

@@ -1,0 +1,40 @@
+-- US federal holidays by rule, for every year the flights touch plus one either side, so the
+-- "days to nearest holiday" feature works for any year a fork loads.
+with years as (
+    select unnest(range(min(year) - 1, max(year) + 2)) as year
+    from {{ ref('stg_nycflights13__flights') }}
+),
+
+rules (holiday, month, fixed_day, weekday, nth) as (
+    -- weekday: 0 = Sunday .. 6 = Saturday; nth = -1 means the last one in the month
+    values
+        ('New Year''s Day', 1, 1, null, null),
+        ('Martin Luther King Jr. Day', 1, null, 1, 3),
+        ('Washington''s Birthday', 2, null, 1, 3),
+        ('Memorial Day', 5, null, 1, -1),
+        ('Independence Day', 7, 4, null, null),
+        ('Labor Day', 9, null, 1, 1),
+        ('Columbus Day', 10, null, 1, 2),
+        ('Veterans Day', 11, 11, null, null),
+        ('Thanksgiving Day', 11, null, 4, 4),
+        ('Christmas Day', 12, 25, null, null)
+),
+
+months as (
+    select
+        r.*,
+        y.year,
+        make_date(y.year::integer, r.month, 1) as first_day,
+        last_day(make_date(y.year::integer, r.month, 1)) as month_end
+    from rules as r
+    cross join years as y
+)
+
+select
+    holiday,
+    case
+        when fixed_day is not null then make_date(year::integer, month, fixed_day)
+        when nth > 0 then first_day + ((weekday - dayofweek(first_day) + 7) % 7 + 7 * (nth - 1))::integer
+        else month_end - ((dayofweek(month_end) - weekday + 7) % 7)::integer
+    end as holiday_date
+from months

@@ -1,0 +1,1 @@
+"""mlops-assets: the ML lifecycle as software-defined Dagster assets."""

@@ -1,0 +1,44 @@
+"""A blocking check on the feature mart: its columns are exactly the reviewed feature contract.
+
+It runs after ``dbt build`` as its own step, so it reads the warehouse when dbt has let go of it.
+"""
+
+import dagster as dg
+
+from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.dataset import flight_delay as problem
+from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+
+@dg.asset_check(asset=FLIGHT_FEATURES, blocking=True, pool=WAREHOUSE_POOL)
+def flight_features_quality(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Columns equal the feature contract (nothing unreviewed slips in) and the label is sane."""
+    with warehouse.get_connection() as conn:
+        columns = {r[0] for r in conn.execute(f"DESCRIBE {problem.FEATURE_TABLE}").fetchall()}
+        rows, label_rate = conn.execute(
+            f"SELECT count(*), avg({problem.LABEL}::double) FROM {problem.FEATURE_TABLE}"
+        ).fetchone()
+        scheduled, labelled, excluded = conn.execute(
+            "SELECT scheduled_flights, labelled_flights, excluded_no_arrival "
+            f"FROM {problem.LABEL_COUNTS_TABLE}"
+        ).fetchone()
+    expected = problem.expected_columns()
+    problems = []
+    if columns - expected:
+        problems.append(f"columns not in the contract: {sorted(columns - expected)}")
+    if expected - columns:
+        problems.append(f"contract columns missing: {sorted(expected - columns)}")
+    if not rows or not 0 < (label_rate or 0) < 1:
+        problems.append(f"label rate {label_rate} over {rows} rows is not in (0, 1)")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems) or "columns match the feature contract",
+        metadata={
+            "rows": rows,
+            "features": len(problem.FEATURES),
+            "label_rate": float(label_rate or 0.0),
+            "scheduled_flights": scheduled,
+            "labelled_flights": labelled,
+            "excluded_no_arrival": excluded,
+        },
+    )

