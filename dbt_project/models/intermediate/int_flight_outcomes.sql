@@ -25,15 +25,23 @@ departed as (
     left join timezones as tz on tz.faa = f.dest
 ),
 
-arrival_guess as (
+arrival_local as (
     -- The arrival clock time on the destination-local date of departure ...
     select
         *,
-        {{ local_to_utc(
-            "cast(timezone(dest_tzone, timezone('UTC', departed_at_utc)) as date)"
-            ~ " + to_minutes(" ~ hhmm_to_minutes('arr_hhmm') ~ "::bigint)",
-            'dest_tzone') }} as arrival_same_day_utc
+        cast(timezone(dest_tzone, timezone('UTC', departed_at_utc)) as date)
+            + to_minutes({{ hhmm_to_minutes('arr_hhmm') }}::bigint) as arrival_same_day_local
     from departed
+),
+
+arrival_guess as (
+    -- ... converted in local time, so a day added across a DST change stays a calendar day.
+    select
+        *,
+        {{ local_to_utc('arrival_same_day_local', 'dest_tzone') }} as arrival_same_day_utc,
+        {{ local_to_utc('arrival_same_day_local + interval 1 day', 'dest_tzone') }}
+            as arrival_next_day_utc
+    from arrival_local
 )
 
 select
@@ -46,7 +54,7 @@ select
     departed_at_utc,
     -- ... or the next day, when the clock time is earlier than the departure instant.
     case
-        when arrival_same_day_utc < departed_at_utc then arrival_same_day_utc + interval 1 day
+        when arrival_same_day_utc < departed_at_utc then arrival_next_day_utc
         else arrival_same_day_utc
     end as arrived_at_utc,
     arr_delay_minutes,
