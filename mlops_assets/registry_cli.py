@@ -1,0 +1,56 @@
+"""Command line for the model registry: list versions, read the stage log, show lineage,
+and roll production back to any earlier version in one command.
+
+    mlops-registry list
+    mlops-registry rollback 3 --reason "v4 mispredicts holiday traffic"
+"""
+
+import argparse
+import json
+import sys
+
+from mlops_assets import settings  # noqa: F401  (data-folder defaults)
+from mlops_assets.core.registry import RegistryError
+from mlops_assets.resources.model_registry import ModelRegistryResource
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mlops-registry", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model name (default: flight_delay)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="versions with stage and test AUC")
+    commands.add_parser("log", help="every stage change, oldest first")
+    show = commands.add_parser("lineage", help="what produced a version")
+    show.add_argument("version", type=int)
+    back = commands.add_parser("rollback", help="put an earlier version back into production")
+    back.add_argument("version", type=int)
+    back.add_argument("--reason", required=True)
+    args = parser.parse_args(argv)
+
+    resource = ModelRegistryResource(**({"model_name": args.model} if args.model else {}))
+    registry, name = resource.registry(), resource.model_name
+    try:
+        if args.command == "list":
+            stages = registry.stages(name)
+            for v in registry.versions(name):
+                auc = v.metadata["metrics"]["test"]["roc_auc"]
+                print(
+                    f"v{v.version}\t{stages.get(v.version, '-')}\t{v.metadata['framework']}\t"
+                    f"test_auc={auc:.4f}\t{v.created_at}"
+                )
+        elif args.command == "log":
+            for event in registry.events(name):
+                print(json.dumps(event))
+        elif args.command == "lineage":
+            print(json.dumps(registry.get(name, args.version).metadata["lineage"], indent=2))
+        elif args.command == "rollback":
+            registry.rollback(name, args.version, args.reason)
+            print(f"production is now {name}:v{args.version}")
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
