@@ -31,7 +31,7 @@ scheduled departure. **Decision threshold**: {metadata["threshold"]} (max F1 on 
 - features ({len(metadata["features"])}): {", ".join(metadata["features"])}
 
 ## Quality
-{_metrics_table(metadata["metrics"])}
+{metrics_table(metadata["metrics"])}
 
 ## Provenance
 - git commit `{lineage["git_commit"]}`, training code `{lineage["training_code_version"]}`
