@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MLOPS_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(MLOPS_DATA_DIR)/dagster_home
 export DUCKDB_DATABASE ?= $(MLOPS_DATA_DIR)/warehouse.duckdb

@@ -2,6 +2,7 @@
 and roll production back to any earlier version in one command.
 
     mlops-registry list
+    mlops-registry reproduce 3
     mlops-registry rollback 3 --reason "v4 mispredicts holiday traffic"
 """
 
@@ -11,6 +12,8 @@ import sys
 
 from mlops_assets import settings  # noqa: F401  (data-folder defaults)
 from mlops_assets.core.registry import RegistryError
+from mlops_assets.core.reproduce import reproduce
+from mlops_assets.dataset.flight_delay import LABEL
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 
@@ -22,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("log", help="every stage change, oldest first")
     show = commands.add_parser("lineage", help="what produced a version")
     show.add_argument("version", type=int)
+    again = commands.add_parser("reproduce", help="re-run a version's training, compare metrics")
+    again.add_argument("version", type=int)
     back = commands.add_parser("rollback", help="put an earlier version back into production")
     back.add_argument("version", type=int)
     back.add_argument("--reason", required=True)
@@ -43,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(event))
         elif args.command == "lineage":
             print(json.dumps(registry.get(name, args.version).metadata["lineage"], indent=2))
+        elif args.command == "reproduce":
+            result = reproduce(registry, registry.get(name, args.version), LABEL)
+            print(json.dumps(result, indent=2))
         elif args.command == "rollback":
             registry.rollback(name, args.version, args.reason)
             print(f"production is now {name}:v{args.version}")

@@ -6,14 +6,13 @@ The gate runs here too, not only as the blocking check, so that promoting in a r
 changed since, the current production model is re-scored on the same test month first.
 """
 
-import io
-
 import dagster as dg
 import polars as pl
 
 from mlops_assets.assets.evaluation import PromotionConfig, evaluate_version
-from mlops_assets.assets.training import TRAINING_GROUP, training_set_key
+from mlops_assets.assets.training import TRAINING_GROUP
 from mlops_assets.core.promotion import decide
+from mlops_assets.core.reproduce import load_training_set
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 
@@ -34,9 +33,7 @@ def production_model(
     current = registry.production(name)
     production_report = model_evaluation["production_report"]
     if current and current.version != model_evaluation["production"]:
-        frame = pl.read_parquet(
-            io.BytesIO(registry.store.get(training_set_key(model_evaluation["training_set_hash"])))
-        )
+        frame = load_training_set(registry, model_evaluation["training_set_hash"])
         test = frame.filter(pl.col("split") == "test")
         production_report, _ = evaluate_version(registry, name, current.version, test)
     if current and current.version == model_evaluation["challenger"]:

@@ -14,6 +14,7 @@ from mlops_assets.core import provenance
 from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm, fit_torch
 from mlops_assets.core.fingerprint import frame_fingerprint
 from mlops_assets.core.model_card import render_model_card
+from mlops_assets.core.reproduce import load_training_set, training_set_key
 from mlops_assets.core.training_data import SplitSpec, load_split, split_query, validate_split
 from mlops_assets.dataset import flight_delay as problem_contract
 from mlops_assets.resources.dbt import dbt_project
@@ -35,10 +36,6 @@ class TrainingSetConfig(dg.Config):
     test_month: str = "2013-12"
     train_months: int = 6
     min_rows_per_split: int = 1000
-
-
-def training_set_key(digest: str) -> str:
-    return f"training_sets/{digest}.parquet"
 
 
 def training_set_query(spec: SplitSpec) -> str:
@@ -125,9 +122,7 @@ def training_set(
 
 
 def load_training_frame(model_registry: ModelRegistryResource, ref: dict) -> pl.DataFrame:
-    return pl.read_parquet(
-        io.BytesIO(model_registry.registry().store.get(training_set_key(ref["hash"])))
-    )
+    return load_training_set(model_registry.registry(), ref["hash"])
 
 
 def _register(context, model_registry: ModelRegistryResource, ref: dict, candidate: Candidate):
