@@ -70,6 +70,7 @@ def model_evaluation(
     calibration = calibration_table(y, p)
     evaluation = {
         "training_set_hash": training_set["hash"],
+        "training_set_file": training_set.get("file_sha256"),
         "test_month": training_set["spec"]["test_month"],
         "challenger": challenger["version"],
         "challenger_report": challenger_report,

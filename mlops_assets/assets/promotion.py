@@ -33,7 +33,9 @@ def production_model(
     current = registry.production(name)
     production_report = model_evaluation["production_report"]
     if current and current.version != model_evaluation["production"]:
-        frame = load_training_set(registry, model_evaluation["training_set_hash"])
+        frame = load_training_set(
+            registry, model_evaluation["training_set_hash"], model_evaluation["training_set_file"]
+        )
         test = frame.filter(pl.col("split") == "test")
         production_report, _ = evaluate_version(registry, name, current.version, test)
     if current and current.version == model_evaluation["challenger"]:

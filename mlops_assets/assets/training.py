@@ -14,6 +14,7 @@ from mlops_assets.core import provenance
 from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm, fit_torch
 from mlops_assets.core.fingerprint import frame_fingerprint
 from mlops_assets.core.model_card import render_model_card
+from mlops_assets.core.registry import sha256
 from mlops_assets.core.reproduce import load_training_set, training_set_key
 from mlops_assets.core.training_data import SplitSpec, load_split, split_query, validate_split
 from mlops_assets.dataset import flight_delay as problem_contract
@@ -77,10 +78,11 @@ def training_set(
     validate_split(frame, PROBLEM.label, spec)
     digest = frame_fingerprint(frame)
     store = model_registry.registry().store
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
     if not store.exists(training_set_key(digest)):
-        buffer = io.BytesIO()
-        frame.write_parquet(buffer)
         store.put(training_set_key(digest), buffer.getvalue())
+    file_sha256 = sha256(store.get(training_set_key(digest)))
     upstream = context.instance.get_latest_materialization_event(FLIGHT_FEATURES)
     counts = (
         frame.group_by("split")
@@ -96,6 +98,7 @@ def training_set(
     )
     ref = {
         "hash": digest,
+        "file_sha256": file_sha256,
         "query": query,
         "spec": spec.as_dict(),
         "rows": frame.height,
@@ -122,7 +125,7 @@ def training_set(
 
 
 def load_training_frame(model_registry: ModelRegistryResource, ref: dict) -> pl.DataFrame:
-    return load_training_set(model_registry.registry(), ref["hash"])
+    return load_training_set(model_registry.registry(), ref["hash"], ref.get("file_sha256"))
 
 
 def _register(context, model_registry: ModelRegistryResource, ref: dict, candidate: Candidate):
@@ -130,6 +133,7 @@ def _register(context, model_registry: ModelRegistryResource, ref: dict, candida
     registry = model_registry.registry()
     lineage = {
         "training_set_hash": ref["hash"],
+        "training_set_file_sha256": ref.get("file_sha256"),
         "training_set_query": ref["query"],
         "split": ref["spec"],
         "dbt_models": ref["dbt_models"],

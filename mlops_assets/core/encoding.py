@@ -50,9 +50,15 @@ class FeatureEncoder:
         self.check_columns(frame.columns)
         out = np.empty((frame.height, len(self.features)), dtype=np.float64)
         for i, name in enumerate(self.categorical):
-            lookup = {v: float(j) for j, v in enumerate(self.vocabularies[name])}
-            values = frame.get_column(name).to_list()
-            out[:, i] = [lookup.get(v, np.nan) for v in values]
+            vocabulary = self.vocabularies[name]
+            codes = (
+                frame.get_column(name)
+                .cast(pl.String)
+                .replace_strict(
+                    vocabulary, list(range(len(vocabulary))), default=None, return_dtype=pl.Float64
+                )
+            )
+            out[:, i] = codes.fill_null(np.nan).to_numpy()
         offset = len(self.categorical)
         for i, name in enumerate(self.numeric):
             column = frame.get_column(name)

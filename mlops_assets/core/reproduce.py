@@ -7,7 +7,7 @@ import polars as pl
 
 from mlops_assets.core.candidates import Problem, fit_lightgbm, fit_torch
 from mlops_assets.core.fingerprint import frame_fingerprint
-from mlops_assets.core.registry import ModelRegistry, ModelVersion, RegistryError
+from mlops_assets.core.registry import ModelRegistry, ModelVersion, RegistryError, sha256
 
 
 def training_set_key(digest: str) -> str:
@@ -15,9 +15,17 @@ def training_set_key(digest: str) -> str:
     return f"training_sets/{digest}.parquet"
 
 
-def load_training_set(registry: ModelRegistry, digest: str) -> pl.DataFrame:
-    """The stored training set, verified against the hash it is filed under."""
-    frame = pl.read_parquet(io.BytesIO(registry.store.get(training_set_key(digest))))
+def load_training_set(
+    registry: ModelRegistry, digest: str, file_sha256: str | None = None
+) -> pl.DataFrame:
+    """The stored training set, verified: by the file's sha256 when known (fast), else by
+    recomputing the content hash it is filed under."""
+    data = registry.store.get(training_set_key(digest))
+    if file_sha256 is not None:
+        if sha256(data) != file_sha256:
+            raise RegistryError(f"training set {digest[:12]}… file does not match its sha256")
+        return pl.read_parquet(io.BytesIO(data))
+    frame = pl.read_parquet(io.BytesIO(data))
     if frame_fingerprint(frame) != digest:
         raise RegistryError(f"training set {digest[:12]}… does not match its hash")
     return frame
@@ -26,7 +34,10 @@ def load_training_set(registry: ModelRegistry, digest: str) -> pl.DataFrame:
 def reproduce(registry: ModelRegistry, version: ModelVersion, label: str) -> dict:
     """Train again with the recorded data, params and seed; return old and new test metrics."""
     meta = version.metadata
-    frame = load_training_set(registry, meta["lineage"]["training_set_hash"])
+    lineage = meta["lineage"]
+    frame = load_training_set(
+        registry, lineage["training_set_hash"], lineage.get("training_set_file_sha256")
+    )
     encoder = json.loads(registry.read_file(version, "encoder.json"))
     problem = Problem(tuple(encoder["categorical"]), tuple(encoder["numeric"]), label)
     if meta["framework"] == "lightgbm":

@@ -60,7 +60,7 @@ def split_query(
 
 def load_split(conn: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
     """Run a split query; the frame's row order is the query's ORDER BY."""
-    return pl.from_arrow(conn.execute(query).to_arrow_table())
+    return pl.from_arrow(conn.sql(query).to_arrow_table())
 
 
 def validate_split(frame: pl.DataFrame, label: str, spec: SplitSpec) -> None:
