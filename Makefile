@@ -37,7 +37,7 @@ setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 demo: setup
 	$(MATERIALIZE) --select '$(MONTHLY)' --partition-range '$(MONTHS)'
-	$(MATERIALIZE) --select 'group:raw and not ($(MONTHLY)) or group:reference or group:staging or group:intermediate or group:marts'
+	$(MATERIALIZE) --select '(group:raw or group:reference or group:staging or group:intermediate or group:marts or group:online) and not ($(MONTHLY))'
 	# Train, evaluate and promote a first model; later retrains go through the `retrain` job
 	# (a retrain on unchanged data is refused by the promotion gate, by design).
 	$(BIN)/mlops-registry list | grep -q production || $(BIN)/dagster job execute -m mlops_assets.definitions -j retrain

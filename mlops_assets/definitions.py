@@ -8,10 +8,12 @@ from mlops_assets.assets.feature_checks import flight_features_quality
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.ingestion import raw_assets
 from mlops_assets.assets.promotion import production_model
+from mlops_assets.assets.serving import batch_predictions, online_store
 from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
 from mlops_assets.jobs import build_features_job, retrain_job
 from mlops_assets.resources.dbt import dbt_resource
 from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.online_store import OnlineStoreResource
 from mlops_assets.resources.raw_files import RawFilesResource
 from mlops_assets.resources.warehouse import warehouse_resource
 from mlops_assets.sensors import schedules, sensors
@@ -25,6 +27,8 @@ defs = dg.Definitions(
         torch_candidate,
         model_evaluation,
         production_model,
+        online_store,
+        batch_predictions,
     ],
     asset_checks=[flight_features_quality, promotion_gate],
     jobs=[build_features_job, retrain_job],
@@ -35,5 +39,6 @@ defs = dg.Definitions(
         "raw_files": RawFilesResource(source_dir=settings.RAW_SOURCE_DIR),
         "dbt": dbt_resource(),
         "model_registry": ModelRegistryResource(),
+        "online": OnlineStoreResource(),
     },
 )

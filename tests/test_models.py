@@ -4,11 +4,10 @@ folder; small training budgets keep it quick."""
 
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pytest
 
-from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
+from mlops_assets.assets.evaluation import model_evaluation
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
 from mlops_assets.core.encoding import FeatureSchemaError
@@ -18,57 +17,8 @@ from mlops_assets.core.registry import CorruptModelError
 from mlops_assets.core.reproduce import load_training_set, reproduce
 from mlops_assets.core.training_data import load_split
 from mlops_assets.dataset.flight_delay import LABEL
-from mlops_assets.resources.model_registry import ModelRegistryResource
-from mlops_assets.resources.warehouse import WarehouseResource
 from tests.conftest import run_cli
-
-ASSETS = [
-    training_set,
-    lightgbm_candidate,
-    torch_candidate,
-    model_evaluation,
-    promotion_gate,
-    production_model,
-]
-MODEL = "flight_delay"
-SMALL = {
-    "training_set": {"train_months": 2},
-    "lightgbm_candidate": {"num_boost_round": 300},
-    "torch_candidate": {"max_epochs": 2},
-}
-WORSE = {
-    "training_set": {"train_months": 2},
-    "lightgbm_candidate": {"num_boost_round": 2, "learning_rate": 0.001, "num_leaves": 2},
-    "torch_candidate": {"max_epochs": 1, "lr": 1e-7},
-}
-
-
-class Lab:
-    """One registry folder, one Dagster instance and IO-manager folder: runs see each other."""
-
-    def __init__(self, root: Path, warehouse: Path):
-        self.root = root
-        self.registry_resource = ModelRegistryResource(local_root=str(root / "data" / "registry"))
-        self.instance = dg.DagsterInstance.ephemeral()
-        self.resources = {
-            "warehouse": WarehouseResource(database=str(warehouse)),
-            "model_registry": self.registry_resource,
-            "io_manager": dg.FilesystemIOManager(base_dir=str(root / "io")),
-        }
-
-    @property
-    def registry(self):
-        return self.registry_resource.registry()
-
-    def run(self, ops: dict, selection=None):
-        return dg.materialize(
-            ASSETS,
-            selection=selection,
-            resources=self.resources,
-            instance=self.instance,
-            run_config=dg.RunConfig(ops={k: {"config": v} for k, v in ops.items()}),
-            raise_on_error=False,
-        )
+from tests.model_lab import MODEL, SMALL, WORSE, Lab
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ class FeatureStoreTranslator(DagsterDbtTranslator):
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
-        for layer in ("staging", "intermediate", "marts"):
+        for layer in ("staging", "intermediate", "marts", "online"):
             if layer in fqn:
                 return layer
         return super().get_group_name(dbt_resource_props)

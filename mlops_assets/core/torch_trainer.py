@@ -102,7 +102,7 @@ def _predict(net: TabularNet, cat: torch.Tensor, num: torch.Tensor, device: torc
     ):
         for start in range(0, cat.shape[0], 65536):
             logits = net(cat[start : start + 65536], num[start : start + 65536])
-            out.append(torch.sigmoid(logits.float()))
+            out.append(torch.sigmoid(logits.double()))
     return torch.cat(out).cpu().numpy().astype(np.float64)
 
 
@@ -180,8 +180,7 @@ def load_net(config: dict, weights: bytes) -> TabularNet:
     """Rebuild the network and load weights without unpickling arbitrary objects."""
     net = TabularNet(**config)
     net.load_state_dict(torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu"))
-    net.eval()
-    return net
+    return net.double().eval()
 
 
 @dataclass
@@ -194,18 +193,20 @@ class TorchPredictorNet:
     def from_result(cls, result: TorchResult) -> "TorchPredictorNet":
         net = TabularNet(**result.config)
         net.load_state_dict(result.state)
-        net.eval()
-        return cls(net)
+        return cls(net.double().eval())
 
     def predict(self, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
         return predict_net(self.net, categorical, numeric)
 
 
 def predict_net(net: TabularNet, categorical: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    """Registered-model inference, in float64 on the CPU: a row scores the same alone or in a
+    batch of thousands (float32 kernels block differently by batch size), so online and batch
+    predictions agree to 1e-9."""
     device = next(net.parameters()).device
     return _predict(
         net,
         torch.as_tensor(categorical, device=device),
-        torch.as_tensor(numeric, device=device),
+        torch.as_tensor(numeric, dtype=torch.float64, device=device),
         device,
     )

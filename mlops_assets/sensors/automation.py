@@ -6,7 +6,7 @@ import dagster as dg
 
 feature_store_automation = dg.AutomationConditionSensorDefinition(
     name="feature_store_automation",
-    target=dg.AssetSelection.groups("reference", "staging", "intermediate", "marts"),
+    target=dg.AssetSelection.groups("reference", "staging", "intermediate", "marts", "online"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )

@@ -61,7 +61,7 @@ select
     o.is_delayed
 from flights as f
 inner join outcomes as o on o.flight_id = f.flight_id
-left join {{ ref('int_calendar_days') }} as c on c.flight_date = f.flight_date
+left join {{ ref('int_calendar_days') }} as c on c.calendar_date = f.flight_date
 left join planes as p on p.tailnum = f.tailnum
 left join {{ ref('int_flight_weather') }} as w on w.flight_id = f.flight_id
 {%- for prefix in history_prefixes %}

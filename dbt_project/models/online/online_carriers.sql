@@ -1,0 +1,1 @@
+{{ latest_entity_features(['carrier'], 'carrier') }}

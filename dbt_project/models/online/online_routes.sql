@@ -1,0 +1,1 @@
+{{ latest_entity_features(['origin', 'dest'], 'route', ['distance_miles']) }}

@@ -1,0 +1,152 @@
+"""The online store and batch scoring: the two readers of the production model besides the
+service, sharing its feature lookup (``OnlineFeatures``) and its predictor."""
+
+from datetime import datetime
+
+import dagster as dg
+import polars as pl
+from dagster_dbt import get_asset_key_for_model
+
+from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.assets.partitions import monthly_partitions, months_in
+from mlops_assets.assets.promotion import production_model
+from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
+from mlops_assets.core.online_store import write_store
+from mlops_assets.core.predictor import load_predictor
+from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.online_store import OnlineStoreResource
+from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+SERVING_GROUP = "serving"
+ONLINE_TABLES = (
+    "online_routes",
+    "online_carriers",
+    "online_origin_hours",
+    "online_planes",
+    "online_origin_weather",
+    "online_calendar",
+)
+PREDICTIONS_TABLE = "predictions.flight_delay_batch"
+
+
+@dg.asset(
+    group_name=SERVING_GROUP,
+    deps=[get_asset_key_for_model([feature_store_dbt_assets], t) for t in ONLINE_TABLES],
+    pool=WAREHOUSE_POOL,
+    kinds={"sqlite"},
+    code_version="1",
+)
+def online_store(warehouse: WarehouseResource, online: OnlineStoreResource) -> dg.MaterializeResult:
+    """Copies the latest per-entity features into a new SQLite file and swaps it in."""
+    with warehouse.get_connection() as conn:
+        tables = {
+            t: pl.from_arrow(conn.sql(f"SELECT * FROM online.{t}").to_arrow_table())
+            for t in ONLINE_TABLES
+        }
+    path = write_store(online.path, tables)
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(path),
+            "size_bytes": path.stat().st_size,
+            **{f"rows_{t}": frame.height for t, frame in tables.items()},
+        }
+    )
+
+
+def _requests(flights: pl.DataFrame) -> list[FlightRequest]:
+    return [
+        FlightRequest(
+            carrier=f["carrier"],
+            flight_number=f["flight_number"],
+            origin=f["origin"],
+            dest=f["dest"],
+            tailnum=f["tailnum"],
+            scheduled_departure=datetime(
+                f["flight_date"].year,
+                f["flight_date"].month,
+                f["flight_date"].day,
+                f["sched_dep_hour"],
+                f["sched_dep_minute"],
+            ),
+        )
+        for f in flights.iter_rows(named=True)
+    ]
+
+
+@dg.asset(
+    group_name=SERVING_GROUP,
+    partitions_def=monthly_partitions,
+    deps=[online_store, production_model],
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    code_version="1",
+)
+def batch_predictions(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    online: OnlineStoreResource,
+    model_registry: ModelRegistryResource,
+) -> dg.MaterializeResult:
+    """Scores a month's scheduled flights with the production model, through the same lookup
+    and predict code as the online service."""
+    registry, name = model_registry.registry(), model_registry.model_name
+    version = registry.production(name)
+    if version is None:
+        raise dg.Failure("no production model: materialize production_model first")
+    predictor = load_predictor(registry, version)
+    features = OnlineFeatures.open(online.path)
+    months = ", ".join(str(y * 100 + m) for y, m in months_in(context.partition_time_window))
+    with warehouse.get_connection() as conn:
+        flights = pl.from_arrow(
+            conn.sql(
+                "SELECT flight_id, flight_date, carrier, flight_number, origin, dest, tailnum, "
+                "sched_dep_hour, sched_dep_minute FROM intermediate.int_flights "
+                f"WHERE year * 100 + month IN ({months}) ORDER BY flight_id"
+            ).to_arrow_table()
+        )
+    requests, kept, unknown = _requests(flights), [], {}
+    for request, flight_id in zip(requests, flights.get_column("flight_id"), strict=True):
+        try:
+            features.row(request)
+            kept.append((flight_id, request))
+        except UnknownEntityError as exc:
+            unknown[exc.field] = unknown.get(exc.field, 0) + 1
+    rows = features.rows([r for _, r in kept])
+    probability = predictor.predict_proba(rows)
+    threshold = version.metadata["threshold"]
+    scored = pl.DataFrame(
+        {
+            "flight_id": [f for f, _ in kept],
+            "probability": probability,
+            "predicted_delayed": probability >= threshold,
+            "model_version": [version.version] * len(kept),
+        }
+    )
+    with warehouse.get_connection() as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS predictions")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} (flight_id VARCHAR, "
+            "probability DOUBLE, predicted_delayed BOOLEAN, model_version INTEGER, "
+            "scored_month INTEGER)"
+        )
+        conn.execute("BEGIN TRANSACTION")
+        conn.execute(f"DELETE FROM {PREDICTIONS_TABLE} WHERE scored_month IN ({months})")
+        conn.register("scored", scored.to_arrow())
+        conn.execute(
+            f"INSERT INTO {PREDICTIONS_TABLE} SELECT flight_id, probability, "
+            "predicted_delayed, model_version, "
+            f"CAST(substr(flight_id, 1, 4) || substr(flight_id, 6, 2) AS INTEGER) "
+            "FROM scored"
+        )
+        conn.execute("COMMIT")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(kept),
+            "model_version": version.version,
+            "skipped_unknown_entities": dg.MetadataValue.json(unknown),
+            "mean_probability": float(probability.mean()) if len(kept) else float("nan"),
+            "predicted_delayed_rate": float((probability >= threshold).mean())
+            if len(kept)
+            else 0.0,
+        }
+    )

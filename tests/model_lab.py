@@ -1,0 +1,65 @@
+"""A shared set-up for tests that need trained models: one registry folder, one Dagster
+instance and one IO-manager folder, so consecutive runs see each other's outputs."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
+from mlops_assets.assets.promotion import production_model
+from mlops_assets.assets.serving import batch_predictions, online_store
+from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
+from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.online_store import OnlineStoreResource
+from mlops_assets.resources.warehouse import WarehouseResource
+
+TRAINING = [
+    training_set,
+    lightgbm_candidate,
+    torch_candidate,
+    model_evaluation,
+    promotion_gate,
+    production_model,
+]
+ASSETS = [*TRAINING, online_store, batch_predictions]
+MODEL = "flight_delay"
+SMALL = {
+    "training_set": {"train_months": 2},
+    "lightgbm_candidate": {"num_boost_round": 300},
+    "torch_candidate": {"max_epochs": 2},
+}
+WORSE = {
+    "training_set": {"train_months": 2},
+    "lightgbm_candidate": {"num_boost_round": 2, "learning_rate": 0.001, "num_leaves": 2},
+    "torch_candidate": {"max_epochs": 1, "lr": 1e-7},
+}
+
+
+class Lab:
+    """One registry folder, one Dagster instance and IO-manager folder: runs see each other."""
+
+    def __init__(self, root: Path, warehouse: Path):
+        self.root = root
+        self.registry_resource = ModelRegistryResource(local_root=str(root / "data" / "registry"))
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.resources = {
+            "warehouse": WarehouseResource(database=str(warehouse)),
+            "model_registry": self.registry_resource,
+            "online": OnlineStoreResource(root=str(root / "data" / "online_store")),
+            "io_manager": dg.FilesystemIOManager(base_dir=str(root / "io")),
+        }
+
+    @property
+    def registry(self):
+        return self.registry_resource.registry()
+
+    def run(self, ops: dict, selection=None, partition_key: str | None = None):
+        return dg.materialize(
+            ASSETS,
+            selection=selection or TRAINING,
+            partition_key=partition_key,
+            resources=self.resources,
+            instance=self.instance,
+            run_config=dg.RunConfig(ops={k: {"config": v} for k, v in ops.items()}),
+            raise_on_error=False,
+        )
