@@ -1,6 +1,7 @@
-"""Build model-ready feature rows from what a caller knows at decision time plus the online
-store. The online service and the batch-scoring asset both call ``OnlineFeatures.rows``, so
-they score identical inputs for identical flights."""
+"""Flight-delay feature rows from what a caller knows at decision time plus the online store.
+
+The online service and the batch-scoring asset both call ``OnlineFeatures.rows``, so they score
+identical inputs for identical flights."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -10,22 +11,14 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from mlops_assets.core.online_store import current_store, read_tables
+from mlops_assets.dataset.flight_delay import (
+    HISTORY_STATS,
+    HISTORY_WINDOWS_DAYS,
+    WEATHER_FEATURES,
+)
 
 DEPARTURE_TZ = ZoneInfo("America/New_York")  # every origin in this dataset is in New York
 DECISION_LEAD = timedelta(minutes=120)
-WINDOWS = (7, 30)
-STATS = ("n_arrived", "delay_rate", "mean_arr_delay")
-WEATHER = (
-    "temp_f",
-    "dewpoint_f",
-    "humidity_pct",
-    "wind_dir_deg",
-    "wind_speed_mph",
-    "wind_gust_mph",
-    "precip_inches",
-    "pressure_mb",
-    "visibility_miles",
-)
 
 
 class UnknownEntityError(ValueError):
@@ -48,8 +41,8 @@ class FlightRequest:
 
 def _history(row: dict | None, prefix: str) -> dict:
     out = {}
-    for days in WINDOWS:
-        for stat in STATS:
+    for days in HISTORY_WINDOWS_DAYS:
+        for stat in HISTORY_STATS:
             name = f"{prefix}_{days}d_{stat}"
             value = row.get(name) if row else None
             out[name] = (value or 0) if stat == "n_arrived" else value
@@ -121,7 +114,7 @@ class OnlineFeatures:
             "plane_seats": plane["plane_seats"] if plane else None,
             "plane_engines": plane["plane_engines"] if plane else None,
             "weather_age_minutes": int((decision - observed).total_seconds() // 60),
-            **{w: weather[w] for w in WEATHER},
+            **{w: weather[w] for w in WEATHER_FEATURES},
             **_history(route, "route"),
             **_history(self.carriers[request.carrier], "carrier"),
             **_history(self.origin_hours.get((request.origin, local.hour)), "origin_hour"),

@@ -23,11 +23,25 @@ ROW_METADATA = (
 
 CATEGORICAL_FEATURES = ("carrier", "origin", "dest", "plane_type")
 
+HISTORY_WINDOWS_DAYS = (7, 30)  # keep in step with var('history_windows_days') in dbt
+HISTORY_STATS = ("n_arrived", "delay_rate", "mean_arr_delay")
 _HISTORY = tuple(
     f"{entity}_{days}d_{stat}"
     for entity in ("route", "carrier", "origin_hour", "tailnum")
-    for days in (7, 30)
-    for stat in ("n_arrived", "delay_rate", "mean_arr_delay")
+    for days in HISTORY_WINDOWS_DAYS
+    for stat in HISTORY_STATS
+)
+
+WEATHER_FEATURES = (
+    "temp_f",
+    "dewpoint_f",
+    "humidity_pct",
+    "wind_dir_deg",
+    "wind_speed_mph",
+    "wind_gust_mph",
+    "precip_inches",
+    "pressure_mb",
+    "visibility_miles",
 )
 
 NUMERIC_FEATURES = (
@@ -41,15 +55,7 @@ NUMERIC_FEATURES = (
     "plane_seats",
     "plane_engines",
     "weather_age_minutes",
-    "temp_f",
-    "dewpoint_f",
-    "humidity_pct",
-    "wind_dir_deg",
-    "wind_speed_mph",
-    "wind_gust_mph",
-    "precip_inches",
-    "pressure_mb",
-    "visibility_miles",
+    *WEATHER_FEATURES,
     *_HISTORY,
 )
 
