@@ -64,3 +64,17 @@ def built_warehouse() -> Path:
     second = run_cli([*materialize, "--select", f"({FEATURE_GROUPS}) and not ({MONTHLY})"])
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     return Path(os.environ["DUCKDB_DATABASE"])
+
+
+@pytest.fixture(scope="session")
+def served(built_warehouse, tmp_path_factory):
+    """A production model (small training budget), an online store, and December scored in
+    batch: everything the service and batch-scoring tests read."""
+    from mlops_assets.assets.serving import batch_predictions, online_store
+    from tests.model_lab import SMALL, Lab
+
+    lab = Lab(tmp_path_factory.mktemp("serving"), built_warehouse)
+    assert lab.run(SMALL).success
+    assert lab.run({}, selection=[online_store]).success
+    assert lab.run({}, selection=[batch_predictions], partition_key="2013-12-01").success
+    return lab

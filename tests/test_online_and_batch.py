@@ -11,19 +11,7 @@ import pytest
 from mlops_assets.assets.serving import PREDICTIONS_TABLE, _requests, online_store
 from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
 from mlops_assets.core.predictor import load_predictor
-from tests.model_lab import MODEL, SMALL, Lab
-
-
-@pytest.fixture(scope="module")
-def served(built_warehouse, tmp_path_factory) -> Lab:
-    """A lab with a production model, an online store and December scored in batch."""
-    lab = Lab(tmp_path_factory.mktemp("serving"), built_warehouse)
-    assert lab.run(SMALL).success
-    assert lab.run({}, selection=[online_store]).success
-    from mlops_assets.assets.serving import batch_predictions
-
-    assert lab.run({}, selection=[batch_predictions], partition_key="2013-12-01").success
-    return lab
+from tests.model_lab import MODEL, Lab
 
 
 def _features(lab: Lab) -> OnlineFeatures:

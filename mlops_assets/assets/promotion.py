@@ -62,7 +62,7 @@ def production_model(
         name,
         model_evaluation["challenger"],
         reason=f"{decision.reason} on test month {model_evaluation['test_month']}",
-        actor=f"dagster run {context.run_id}",
+        actor=f"dagster run {context.run.run_id}",
     )
     version = registry.get(name, model_evaluation["challenger"])
     return dg.MaterializeResult(

@@ -140,7 +140,7 @@ def _register(context, model_registry: ModelRegistryResource, ref: dict, candida
         "feature_run_id": ref["feature_run_id"],
         "training_code_version": provenance.training_code_version(),
         "git_commit": provenance.git_commit(PROJECT_ROOT),
-        "dagster_run_id": context.run_id,
+        "dagster_run_id": context.run.run_id,
     }
     metadata = {
         **candidate.metadata,

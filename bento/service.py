@@ -1,0 +1,148 @@
+"""The online prediction service: BentoML, typed requests, features from the online store,
+the production model from the registry.
+
+It imports only the framework-free core (never Dagster, never DuckDB), reads the registry's
+production stage rather than a path, and swaps in a newly promoted model or a new online
+store without a restart: a background thread polls both and replaces one reference.
+"""
+
+import logging
+import os
+import threading
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import bentoml
+from bentoml.exceptions import InvalidArgument
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlops_assets.core.blob_store import LocalBlobStore
+from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
+from mlops_assets.core.predictor import load_predictor
+from mlops_assets.core.registry import ModelRegistry
+
+DATA_DIR = Path(os.environ.get("MLOPS_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", "flight_delay")
+RELOAD_SECONDS = float(os.environ.get("MLOPS_RELOAD_SECONDS", "2"))
+MAX_BATCH = 1000
+logger = logging.getLogger("mlops_assets.service")
+
+
+class Flight(BaseModel):
+    """What a caller knows two hours before departure."""
+
+    model_config = ConfigDict(extra="forbid")
+    carrier: str = Field(min_length=2, max_length=3, examples=["UA"])
+    flight_number: int = Field(ge=1, le=9999, examples=[1545])
+    origin: str = Field(pattern=r"^[A-Z]{3}$", examples=["EWR"])
+    dest: str = Field(pattern=r"^[A-Z0-9]{3}$", examples=["IAH"])
+    scheduled_departure: datetime = Field(
+        description="Local wall-clock time at the origin", examples=["2013-12-20T17:30:00"]
+    )
+    tailnum: str | None = Field(default=None, max_length=10, examples=["N14228"])
+
+
+class Flights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flights: list[Flight] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Prediction(BaseModel):
+    request_id: str
+    delay_probability: float
+    predicted_delayed: bool
+    threshold: float
+    model_version: int
+
+
+class Predictions(BaseModel):
+    predictions: list[Prediction]
+
+
+class _Live:
+    """The model and the feature store in use, replaced together as one reference."""
+
+    def __init__(self, version, predictor, features: OnlineFeatures):
+        self.version, self.predictor, self.features = version, predictor, features
+
+
+@bentoml.service(
+    name="flight_delay",
+    http={"host": "127.0.0.1", "port": 3000},
+    traffic={"timeout": 30},
+)
+class FlightDelay:
+    def __init__(self) -> None:
+        self.registry = ModelRegistry(LocalBlobStore(DATA_DIR / "registry"))
+        self.live: _Live | None = None
+        self._refresh()
+        threading.Thread(target=self._watch, daemon=True, name="model-watcher").start()
+
+    def _refresh(self) -> None:
+        """Load the production version and current store if either changed."""
+        version = self.registry.production(MODEL_NAME)
+        if version is None:
+            return
+        root = DATA_DIR / "online_store"
+        store_path = (
+            root / (root / "CURRENT").read_text().strip() if (root / "CURRENT").exists() else None
+        )
+        live = self.live
+        if live and live.version.version == version.version and live.features.path == store_path:
+            return
+        predictor = (
+            live.predictor
+            if live and live.version.version == version.version
+            else load_predictor(self.registry, version)
+        )
+        features = (
+            live.features
+            if live and live.features.path == store_path
+            else OnlineFeatures.open(root)
+        )
+        self.live = _Live(version, predictor, features)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(RELOAD_SECONDS)
+            try:
+                self._refresh()
+            except Exception:  # keep serving the model we have
+                logger.exception("model-watcher: reload failed; still serving the loaded model")
+
+    def __is_ready__(self) -> bool:
+        return self.live is not None
+
+    def _score(self, flights: list[Flight]) -> list[Prediction]:
+        live = self.live
+        if live is None:
+            raise bentoml.exceptions.ServiceUnavailable("no production model loaded yet")
+        requests = [FlightRequest(**f.model_dump()) for f in flights]
+        try:
+            rows = live.features.rows(requests)
+        except UnknownEntityError as exc:
+            raise InvalidArgument(f"{exc.field}: {exc}") from exc
+        probabilities = live.predictor.predict_proba(rows)
+        threshold = float(live.version.metadata["threshold"])
+        return [
+            Prediction(
+                request_id=uuid.uuid4().hex,
+                delay_probability=float(p),
+                predicted_delayed=bool(p >= threshold),
+                threshold=threshold,
+                model_version=live.version.version,
+            )
+            for p in probabilities
+        ]
+
+    @bentoml.api(input_spec=Flight, output_spec=Prediction)
+    def predict(self, **flight) -> Prediction:
+        """Delay probability for one flight."""
+        return self._score([Flight(**flight)])[0]
+
+    @bentoml.api(input_spec=Flights, output_spec=Predictions)
+    def predict_many(self, flights: list[Flight]) -> Predictions:
+        """Delay probabilities for up to 1000 flights in one call."""
+        return Predictions(predictions=self._score(flights))

@@ -1,0 +1,211 @@
+"""The BentoML service, served for real by `bentoml serve` on 127.0.0.1: parity with batch
+scoring, 4xx (never 5xx) for bad input, health endpoints, and a model swap without a failed
+request."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from mlops_assets.assets.serving import PREDICTIONS_TABLE
+from tests.model_lab import MODEL
+
+REPO = Path(__file__).resolve().parent.parent
+FLIGHT = {
+    "carrier": "UA",
+    "flight_number": 1545,
+    "origin": "EWR",
+    "dest": "IAH",
+    "scheduled_departure": "2013-12-20T17:30:00",
+    "tailnum": "N14228",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service(served):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MLOPS_DATA_DIR": str(served.root / "data"),
+        "MLOPS_RELOAD_SECONDS": "0.5",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    log = (served.root / "bentoml.log").open("w")  # closed after the server stops
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "bentoml"),
+            "serve",
+            "service:FlightDelay",
+            "--working-dir",
+            str(REPO / "bento"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.close()
+            raise AssertionError((served.root / "bentoml.log").read_text()[-3000:])
+        time.sleep(0.5)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_served_predictions_equal_batch_scoring_for_the_same_flights(service, built_warehouse):
+    with duckdb.connect(str(built_warehouse), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT f.carrier, f.flight_number, f.origin, f.dest, f.tailnum, f.flight_date, "
+            "f.sched_dep_hour, f.sched_dep_minute, p.probability "
+            f"FROM intermediate.int_flights f JOIN {PREDICTIONS_TABLE} p USING (flight_id) "
+            "USING SAMPLE 30 ROWS (reservoir, 5)"
+        ).fetchall()
+    for carrier, number, origin, dest, tailnum, day, hour, minute, stored in rows:
+        body = {
+            "carrier": carrier,
+            "flight_number": number,
+            "origin": origin,
+            "dest": dest,
+            "tailnum": tailnum,
+            "scheduled_departure": f"{day.isoformat()}T{hour:02d}:{minute:02d}:00",
+        }
+        response = service.post("/predict", json=body)
+        assert response.status_code == 200, response.text
+        assert abs(response.json()["delay_probability"] - stored) <= 1e-9
+
+
+def test_a_prediction_carries_version_threshold_and_request_id(service, served):
+    body = service.post("/predict", json=FLIGHT).json()
+    assert body["model_version"] == served.registry.production(MODEL).version
+    assert body["predicted_delayed"] == (body["delay_probability"] >= body["threshold"])
+    assert len(body["request_id"]) == 32
+    many = service.post("/predict_many", json={"flights": [FLIGHT, FLIGHT]})
+    assert many.status_code == 200 and len(many.json()["predictions"]) == 2
+
+
+def _without(field):
+    return {k: v for k, v in FLIGHT.items() if k != field}
+
+
+BAD = {
+    "missing field": (_without("scheduled_departure"), "scheduled_departure"),
+    "extra field": ({**FLIGHT, "dep_delay": 12}, "dep_delay"),
+    "wrong type": ({**FLIGHT, "flight_number": "one"}, "flight_number"),
+    "impossible time": (
+        {**FLIGHT, "scheduled_departure": "2013-13-45T99:00:00"},
+        "scheduled_departure",
+    ),
+    "unknown airport": ({**FLIGHT, "origin": "XYZ"}, "origin"),
+    "unknown route": ({**FLIGHT, "dest": "ZZZ"}, "dest"),
+    "unknown carrier": ({**FLIGHT, "carrier": "QQ"}, "carrier"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_requests_get_a_400_naming_the_field(service, case):
+    body, field = BAD[case]
+    response = service.post("/predict", json=body)
+    assert response.status_code == 400, response.text
+    assert field in response.text
+
+
+def test_malformed_json_oversized_batch_and_pickle_are_refused_without_a_500(service):
+    malformed = service.post(
+        "/predict", content=b'{"carrier": "UA",', headers={"content-type": "application/json"}
+    )
+    assert 400 <= malformed.status_code < 500
+    oversized = service.post("/predict_many", json={"flights": [FLIGHT] * 1001})
+    assert oversized.status_code == 400 and "flights" in oversized.text
+    pickled = service.post(
+        "/predict",
+        content=b"\x80\x04K\x01.",
+        headers={"content-type": "application/vnd.bentoml+pickle"},
+    )
+    assert 400 <= pickled.status_code < 500
+
+
+def test_an_unknown_tail_number_falls_back_to_defaults(service):
+    response = service.post("/predict", json={**FLIGHT, "tailnum": "N-NOPE"})
+    assert response.status_code == 200
+
+
+def test_health_and_metrics_endpoints(service):
+    assert service.get("/livez").status_code == 200
+    assert service.get("/readyz").status_code == 200
+    metrics = service.get("/metrics")
+    assert metrics.status_code == 200 and "bentoml" in metrics.text
+
+
+def test_a_promotion_is_served_without_a_restart_or_a_failed_request(service, served):
+    registry = served.registry
+    before = registry.production(MODEL)
+    other = next(v for v in registry.versions(MODEL) if v.version != before.version)
+    statuses, versions, stop = [], [], threading.Event()
+
+    def stream():
+        while not stop.is_set():
+            response = service.post("/predict", json=FLIGHT)
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                versions.append(response.json()["model_version"])
+
+    client = threading.Thread(target=stream)
+    client.start()
+    try:
+        time.sleep(1)
+        registry.promote(MODEL, other.version, reason="test: hot swap", actor="pytest")
+        deadline = time.monotonic() + 30
+        while (not versions or versions[-1] != other.version) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        client.join()
+        registry.promote(MODEL, before.version, reason="test: restore", actor="pytest")
+    assert set(statuses) == {200}, json.dumps(sorted(set(statuses)))
+    assert versions[0] == before.version and versions[-1] == other.version
+
+
+def test_the_service_imports_neither_dagster_nor_duckdb():
+    code = (
+        "import sys; sys.path.insert(0, 'bento'); import service; "
+        "print(sorted(m for m in ('dagster', 'duckdb', 'dagster_dbt') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENTOML_DO_NOT_TRACK": "true"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
