@@ -23,7 +23,12 @@ from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, Unk
 from mlops_assets.core.predictor import load_predictor
 from mlops_assets.core.registry import ModelRegistry
 
-DATA_DIR = Path(os.environ.get("MLOPS_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+_HERE = Path(__file__).resolve().parent
+# A built Bento carries its model and online store in ./data; from the repo, ../data is used.
+DATA_DIR = Path(
+    os.environ.get("MLOPS_DATA_DIR")
+    or (_HERE / "data" if (_HERE / "data").exists() else _HERE.parent / "data")
+)
 MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", "flight_delay")
 RELOAD_SECONDS = float(os.environ.get("MLOPS_RELOAD_SECONDS", "2"))
 MAX_BATCH = 1000

@@ -8,7 +8,7 @@ from mlops_assets.assets.feature_checks import flight_features_quality
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.ingestion import raw_assets
 from mlops_assets.assets.promotion import production_model
-from mlops_assets.assets.serving import batch_predictions, online_store
+from mlops_assets.assets.serving import batch_predictions, bento, online_store
 from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
 from mlops_assets.jobs import build_features_job, retrain_job
 from mlops_assets.resources.dbt import dbt_resource
@@ -29,6 +29,7 @@ defs = dg.Definitions(
         production_model,
         online_store,
         batch_predictions,
+        bento,
     ],
     asset_checks=[flight_features_quality, promotion_gate],
     jobs=[build_features_job, retrain_job],

@@ -5,6 +5,7 @@ once at import time, exactly as under ``dagster dev``.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,13 @@ from mlops_assets.resources.dbt import dbt_project  # noqa: E402
 dbt_project.preparer.prepare(dbt_project)
 
 BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: int = 600):

@@ -1,7 +1,6 @@
 """The registry on S3, through dagster-aws' client, against an S3-compatible server on
 127.0.0.1 (moto): the only stand-in in the suite, for the one part that lives off this machine."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,17 +11,12 @@ import pytest
 
 from mlops_assets.core.registry import CorruptModelError
 from mlops_assets.resources.model_registry import ModelRegistryResource
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint(monkeypatch_module):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -4,7 +4,6 @@ request."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from mlops_assets.assets.serving import PREDICTIONS_TABLE
+from tests.conftest import free_port
 from tests.model_lab import MODEL
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,15 +29,9 @@ FLIGHT = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def service(served):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MLOPS_DATA_DIR": str(served.root / "data"),
@@ -209,3 +203,66 @@ def test_the_service_imports_neither_dagster_nor_duckdb():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_bento_is_built_with_the_production_model_and_serves_it(served, tmp_path):
+    from mlops_assets.assets.serving import bento
+
+    data_dir = served.root / "data"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import dagster as dg; from mlops_assets.assets.serving import bento; "
+            "from mlops_assets.resources.model_registry import ModelRegistryResource; "
+            "from mlops_assets.resources.online_store import OnlineStoreResource; "
+            f"r = dg.materialize([bento], resources={{'model_registry': ModelRegistryResource("
+            f"local_root='{data_dir / 'registry'}'), 'online': OnlineStoreResource("
+            f"root='{data_dir / 'online_store'}')}}); "
+            "m = r.asset_materializations_for_node('bento')[0].metadata; "
+            "print(m['bento_tag'].value, m['bento_size_bytes'].value)",
+        ],
+        env={**os.environ, "MLOPS_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    tag, size = result.stdout.strip().splitlines()[-1].split()
+    version = served.registry.production(MODEL).version
+    assert tag == f"flight_delay:v{version}" and int(size) > 10_000
+    assert bento.key.to_user_string() == "bento"
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "MLOPS_DATA_DIR"}
+    env.update({"BENTOML_HOME": str(tmp_path / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"})
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "bentoml"),
+            "serve",
+            tag,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        body = httpx.post(f"http://127.0.0.1:{port}/predict", json=FLIGHT, timeout=30).json()
+        assert body["model_version"] == version
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

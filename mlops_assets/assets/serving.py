@@ -1,7 +1,11 @@
 """The online store and batch scoring: the two readers of the production model besides the
 service, sharing its feature lookup (``OnlineFeatures``) and its predictor."""
 
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -10,12 +14,14 @@ from dagster_dbt import get_asset_key_for_model
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.assets.promotion import production_model
+from mlops_assets.core.bento_bundle import stage_build_context
 from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
-from mlops_assets.core.online_store import write_store
+from mlops_assets.core.online_store import current_store, write_store
 from mlops_assets.core.predictor import load_predictor
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.online_store import OnlineStoreResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from mlops_assets.settings import DATA_DIR, PROJECT_ROOT
 
 SERVING_GROUP = "serving"
 ONLINE_TABLES = (
@@ -148,5 +154,70 @@ def batch_predictions(
             "predicted_delayed_rate": float((probability >= threshold).mean())
             if len(kept)
             else 0.0,
+        }
+    )
+
+
+@dg.asset(
+    group_name=SERVING_GROUP,
+    deps=[production_model, online_store],
+    kinds={"bentoml"},
+    code_version="1",
+)
+def bento(
+    context: dg.AssetExecutionContext,
+    model_registry: ModelRegistryResource,
+    online: OnlineStoreResource,
+) -> dg.MaterializeResult:
+    """The delivery artifact: `bentoml build` of the service with the production model and the
+    online store inside, tagged with the model version."""
+    registry, name = model_registry.registry(), model_registry.model_name
+    version = registry.production(name)
+    if version is None:
+        raise dg.Failure("no production model to package: materialize production_model first")
+    context_dir = stage_build_context(
+        DATA_DIR / "bento_build",
+        PROJECT_ROOT / "bento",
+        PROJECT_ROOT / "mlops_assets",
+        registry,
+        version,
+        current_store(online.path),
+    )
+    env = {**os.environ, "BENTOML_HOME": str(DATA_DIR / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
+    bentoml_cli = str(Path(sys.executable).parent / "bentoml")
+    # A rebuild of the same model version replaces the earlier Bento (the store may be newer).
+    subprocess.run(
+        [bentoml_cli, "delete", f"flight_delay:v{version.version}", "-y"],
+        env=env,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        [
+            bentoml_cli,
+            "build",
+            ".",
+            "--version",
+            f"v{version.version}",
+            "--output",
+            "tag",
+        ],
+        env=env,
+        cwd=context_dir,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise dg.Failure(f"bentoml build failed: {result.stderr[-2000:]}")
+    tag = result.stdout.strip().splitlines()[-1].replace("__tag__:", "")
+    bento_dir = DATA_DIR / "bentoml" / "bentos" / tag.split(":")[0] / tag.split(":")[1]
+    size = sum(p.stat().st_size for p in bento_dir.rglob("*") if p.is_file())
+    return dg.MaterializeResult(
+        metadata={
+            "bento_tag": tag,
+            "bento_size_bytes": size,
+            "model_version": version.version,
+            "serve": dg.MetadataValue.md(
+                f"```\nBENTOML_HOME={DATA_DIR / 'bentoml'} bentoml serve {tag}\n```"
+            ),
         }
     )
