@@ -6,6 +6,7 @@ production stage rather than a path, and swaps in a newly promoted model or a ne
 store without a restart: a background thread polls both and replaces one reference.
 """
 
+import json
 import logging
 import os
 import threading
@@ -66,6 +67,28 @@ class Predictions(BaseModel):
     predictions: list[Prediction]
 
 
+class PredictionLog:
+    """Append-only JSON lines, one per prediction: request id -> inputs, output, model version,
+    training-set hash and git commit. One file per process, so replicas never interleave."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        self._file = (folder / f"predictions-{stamp}-{os.getpid()}.jsonl").open(
+            "a", buffering=1 << 16
+        )
+        self._lock = threading.Lock()
+
+    def write(self, records: list[dict]) -> None:
+        lines = "".join(json.dumps(r, default=str) + "\n" for r in records)
+        with self._lock:
+            self._file.write(lines)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._file.flush()
+
+
 class _Live:
     """The model and the feature store in use, replaced together as one reference."""
 
@@ -82,6 +105,7 @@ class FlightDelay:
     def __init__(self) -> None:
         self.registry = ModelRegistry(LocalBlobStore(DATA_DIR / "registry"))
         self.live: _Live | None = None
+        self.log = PredictionLog(DATA_DIR / "prediction_log")
         self._refresh()
         threading.Thread(target=self._watch, daemon=True, name="model-watcher").start()
 
@@ -112,6 +136,7 @@ class FlightDelay:
     def _watch(self) -> None:
         while True:
             time.sleep(RELOAD_SECONDS)
+            self.log.flush()
             try:
                 self._refresh()
             except Exception:  # keep serving the model we have
@@ -131,7 +156,8 @@ class FlightDelay:
             raise InvalidArgument(f"{exc.field}: {exc}") from exc
         probabilities = live.predictor.predict_proba(rows)
         threshold = float(live.version.metadata["threshold"])
-        return [
+        lineage = live.version.metadata.get("lineage", {})
+        predictions = [
             Prediction(
                 request_id=uuid.uuid4().hex,
                 delay_probability=float(p),
@@ -141,6 +167,22 @@ class FlightDelay:
             )
             for p in probabilities
         ]
+        at = time.time()
+        self.log.write(
+            [
+                {
+                    "request_id": out.request_id,
+                    "at": at,
+                    "flight": flight.model_dump(mode="json"),
+                    "delay_probability": out.delay_probability,
+                    "model_version": out.model_version,
+                    "training_set_hash": lineage.get("training_set_hash"),
+                    "git_commit": lineage.get("git_commit"),
+                }
+                for flight, out in zip(flights, predictions, strict=True)
+            ]
+        )
+        return predictions
 
     @bentoml.api(input_spec=Flight, output_spec=Prediction)
     def predict(self, **flight) -> Prediction:

@@ -266,3 +266,24 @@ def test_the_bento_is_built_with_the_production_model_and_serves_it(served, tmp_
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_every_response_maps_to_model_version_training_set_and_commit(service, served):
+    body = service.post("/predict", json=FLIGHT).json()
+    version = served.registry.get(MODEL, body["model_version"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the log is flushed every reload period
+        records = [
+            json.loads(line)
+            for f in (served.root / "data" / "prediction_log").glob("*")
+            for line in f.read_text().splitlines()
+        ]
+        match = [r for r in records if r["request_id"] == body["request_id"]]
+        if match:
+            break
+        time.sleep(0.2)
+    [record] = match
+    assert record["model_version"] == version.version
+    assert record["training_set_hash"] == version.metadata["lineage"]["training_set_hash"]
+    assert record["git_commit"] == version.metadata["lineage"]["git_commit"]
+    assert record["flight"]["origin"] == FLIGHT["origin"]
