@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make demo   set up, then build raw data and the feature store for all of 2013
+#   make demo   set up, then raw data, features, a trained and promoted model, the online
+#               store, batch scores, a built Bento, and one prediction served over HTTP
 #   make test   set up, then run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,7 +19,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 MONTHLY := key:"raw/flights" or key:"raw/weather"
 MONTHS := 2013-01-01...2013-12-01
 
-.PHONY: setup demo test dev lint validate benchmark-features benchmark-training
+.PHONY: setup demo test dev serve lint validate benchmark-features benchmark-training
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,13 @@ demo: setup
 	# (a retrain on unchanged data is refused by the promotion gate, by design).
 	$(BIN)/mlops-registry list | grep -q production || $(BIN)/dagster job execute -m mlops_assets.definitions -j retrain
 	$(BIN)/mlops-registry list
+	# Online store, December scored in batch, the Bento built, and one real served prediction.
+	$(MATERIALIZE) --select 'key:"online_store" or key:"bento"'
+	$(MATERIALIZE) --select 'key:"batch_predictions"' --partition 2013-12-01
+	$(BIN)/python bento/ask_once.py
+
+serve: setup
+	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000
 
 test: setup
 	$(BIN)/pytest

