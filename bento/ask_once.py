@@ -8,10 +8,11 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from mlops_assets.core.readiness import wait_until_ready
 
 HERE = Path(__file__).resolve().parent
 FLIGHT = {
@@ -45,17 +46,11 @@ def main() -> int:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print("the service did not become ready", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+        try:
+            wait_until_ready(f"{url}/readyz", server)
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"the service did not become ready: {exc}", file=sys.stderr)
+            return 1
         response = httpx.post(f"{url}/predict", json=FLIGHT, timeout=30)
         print(f"POST {url}/predict {json.dumps(FLIGHT)}")
         print(f"-> {response.status_code} {response.text}")

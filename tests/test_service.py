@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from mlops_assets.assets.serving import PREDICTIONS_TABLE
+from mlops_assets.core.readiness import wait_until_ready
 from tests.conftest import free_port
 from tests.model_lab import MODEL
 
@@ -56,18 +57,12 @@ def service(served):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            raise AssertionError((served.root / "bentoml.log").read_text()[-3000:])
-        time.sleep(0.5)
+    try:
+        wait_until_ready(f"{url}/readyz", process)
+    except (RuntimeError, TimeoutError):
+        process.kill()
+        log.close()
+        raise AssertionError((served.root / "bentoml.log").read_text()[-3000:]) from None
     with httpx.Client(base_url=url, timeout=30) as client:
         yield client
     process.terminate()
@@ -252,15 +247,7 @@ def test_the_bento_is_built_with_the_production_model_and_serves_it(served, tmp_
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.5)
+        wait_until_ready(f"http://127.0.0.1:{port}/readyz", process)
         body = httpx.post(f"http://127.0.0.1:{port}/predict", json=FLIGHT, timeout=30).json()
         assert body["model_version"] == version
     finally:
