@@ -154,7 +154,7 @@ class FlightDelay:
             rows = live.features.rows(requests)
         except UnknownEntityError as exc:
             raise InvalidArgument(f"{exc.field}: {exc}") from exc
-        probabilities = live.predictor.predict_proba(rows)
+        probabilities = live.predictor.predict_rows(rows)
         threshold = float(live.version.metadata["threshold"])
         lineage = live.version.metadata.get("lineage", {})
         predictions = [

@@ -35,7 +35,7 @@ def test_batch_predictions_equal_the_online_path_for_the_same_flights(served, bu
     predictor = load_predictor(registry, registry.production(MODEL))
     features = _features(served)
     for request, stored in zip(_requests(flights), flights.get_column("probability"), strict=True):
-        online = predictor.predict_proba(features.rows([request]))[0]
+        online = predictor.predict_rows(features.rows([request]))[0]
         assert abs(online - stored) <= 1e-9, request
 
 
@@ -92,3 +92,21 @@ def test_readers_never_see_a_half_written_store(served):
         thread.join()
     assert not errors
     assert reads and set(reads) == {expected}
+
+
+def test_row_and_frame_encodings_are_identical(served):
+    import numpy as np
+    import polars as pl
+
+    features = _features(served)
+    requests = [
+        FlightRequest("UA", 1545, "EWR", "IAH", datetime(2013, 12, 20, h, 5), t)
+        for h in (6, 12, 18)
+        for t in ("N14228", None, "N-NOPE")
+    ]
+    rows = features.rows(requests)
+    encoder = load_predictor(served.registry, served.registry.production(MODEL)).encoder
+    np.testing.assert_array_equal(
+        encoder.transform_rows(rows),
+        encoder.transform(pl.DataFrame(rows, infer_schema_length=None)),
+    )

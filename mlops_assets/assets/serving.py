@@ -118,7 +118,7 @@ def batch_predictions(
         except UnknownEntityError as exc:
             unknown[exc.field] = unknown.get(exc.field, 0) + 1
     rows = features.rows([r for _, r in kept])
-    probability = predictor.predict_proba(rows)
+    probability = predictor.predict_rows(rows)
     threshold = version.metadata["threshold"]
     scored = pl.DataFrame(
         {

@@ -45,29 +45,50 @@ class FeatureEncoder:
                 f"registered features: {list(self.features)}"
             )
 
+    def __post_init__(self) -> None:
+        # value -> code, built once per encoder: serving encodes one row at a time
+        lookups = {
+            c: {v: float(i) for i, v in enumerate(self.vocabularies[c])} for c in self.categorical
+        }
+        object.__setattr__(self, "_lookups", lookups)
+
     def transform(self, frame: pl.DataFrame) -> np.ndarray:
-        """A float64 matrix, columns in ``features`` order."""
+        """A float64 matrix, columns in ``features`` order; unknown categories become NaN."""
         self.check_columns(frame.columns)
         out = np.empty((frame.height, len(self.features)), dtype=np.float64)
         for i, name in enumerate(self.categorical):
-            vocabulary = self.vocabularies[name]
-            codes = (
-                frame.get_column(name)
-                .cast(pl.String)
-                .replace_strict(
-                    vocabulary, list(range(len(vocabulary))), default=None, return_dtype=pl.Float64
-                )
+            lookup = self._lookups[name]
+            out[:, i] = [lookup.get(v, np.nan) for v in frame.get_column(name).to_list()]
+        wrong = [
+            c
+            for c in self.numeric
+            if not (frame.schema[c].is_numeric() or frame.schema[c] in (pl.Boolean, pl.Null))
+        ]
+        if wrong:
+            raise FeatureSchemaError(
+                f"feature '{wrong[0]}' has type {frame.schema[wrong[0]]}, expected a number"
             )
-            out[:, i] = codes.fill_null(np.nan).to_numpy()
+        numeric = frame.select(pl.col(c).cast(pl.Float64) for c in self.numeric)
+        out[:, len(self.categorical) :] = numeric.to_numpy()
+        return out
+
+    def transform_rows(self, rows: list[dict]) -> np.ndarray:
+        """The same matrix as ``transform`` from plain dicts: the serving hot path, where a
+        one-row DataFrame would cost more than the model."""
+        if rows:
+            self.check_columns(list(rows[0]))
+        out = np.empty((len(rows), len(self.features)), dtype=np.float64)
         offset = len(self.categorical)
-        for i, name in enumerate(self.numeric):
-            column = frame.get_column(name)
-            try:
-                out[:, offset + i] = column.cast(pl.Float64).fill_null(np.nan).to_numpy()
-            except pl.exceptions.InvalidOperationError as exc:
-                raise FeatureSchemaError(
-                    f"feature '{name}' has type {column.dtype}, expected a number"
-                ) from exc
+        for r, row in enumerate(rows):
+            for i, name in enumerate(self.categorical):
+                out[r, i] = self._lookups[name].get(row[name], np.nan)
+            for i, name in enumerate(self.numeric):
+                value = row[name]
+                if value is not None and not isinstance(value, int | float):
+                    raise FeatureSchemaError(
+                        f"feature '{name}' has type {type(value).__name__}, expected a number"
+                    )
+                out[r, offset + i] = np.nan if value is None else float(value)
         return out
 
     def to_dict(self) -> dict:

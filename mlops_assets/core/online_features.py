@@ -9,8 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import polars as pl
-
 from mlops_assets.core.online_store import current_store, read_tables
 from mlops_assets.dataset.flight_delay import (
     HISTORY_STATS,
@@ -132,6 +130,6 @@ class OnlineFeatures:
             **_history(plane, "tailnum"),
         }
 
-    def rows(self, requests: list[FlightRequest]) -> pl.DataFrame:
-        """Feature rows for many requests, in request order, as the models' input frame."""
-        return pl.DataFrame([self.row(r) for r in requests], infer_schema_length=None)
+    def rows(self, requests: list[FlightRequest]) -> list[dict]:
+        """Feature rows for many requests, in request order, for ``Predictor.predict_rows``."""
+        return [self.row(r) for r in requests]

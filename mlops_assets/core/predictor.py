@@ -26,6 +26,8 @@ class Predictor(Protocol):
 
     def predict_proba(self, frame: pl.DataFrame) -> np.ndarray: ...
 
+    def predict_rows(self, rows: list[dict]) -> np.ndarray: ...
+
 
 @dataclass
 class LightGBMPredictor:
@@ -33,7 +35,13 @@ class LightGBMPredictor:
     encoder: FeatureEncoder
 
     def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster.predict(self.encoder.transform(frame)), dtype=np.float64)
+        return self.predict_matrix(self.encoder.transform(frame))
+
+    def predict_rows(self, rows: list[dict]) -> np.ndarray:
+        return self.predict_matrix(self.encoder.transform_rows(rows))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(matrix), dtype=np.float64)
 
 
 @dataclass
@@ -43,11 +51,15 @@ class TorchPredictor:
     scaler: object
 
     def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
+        return self.predict_matrix(self.encoder.transform(frame))
+
+    def predict_rows(self, rows: list[dict]) -> np.ndarray:
+        return self.predict_matrix(self.encoder.transform_rows(rows))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         from mlops_assets.core.torch_trainer import predict_net, split_matrix
 
-        categorical, numeric = split_matrix(
-            self.encoder.transform(frame), len(self.encoder.categorical), self.scaler
-        )
+        categorical, numeric = split_matrix(matrix, len(self.encoder.categorical), self.scaler)
         return predict_net(self.net, categorical, numeric)
 
 

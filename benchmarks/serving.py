@@ -1,0 +1,203 @@
+"""Serving latency and throughput: the BentoML service vs in-process predict and a bare
+Starlette endpoint running the same lookup + predict code.
+
+Needs a data folder with a production model and an online store (`make demo` makes one):
+
+    MLOPS_DATA_DIR=data python benchmarks/serving.py --seconds 5 --connections 16
+
+The load generator is Python (httpx, asyncio) on the same 2-core machine as the server, so
+absolute HTTP figures include client cost; the ratios compare like with like.
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mlops_assets.core.readiness import wait_until_ready  # noqa: E402
+
+FLIGHT = {
+    "carrier": "UA",
+    "flight_number": 1545,
+    "origin": "EWR",
+    "dest": "IAH",
+    "scheduled_departure": "2013-12-20T17:30:00",
+    "tailnum": "N14228",
+}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return (ordered[len(ordered) // 2] * 1000, ordered[int(len(ordered) * 0.99)] * 1000)
+
+
+def in_process(n: int) -> dict:
+    """Lookup + predict in this process, no HTTP."""
+    from mlops_assets.core.blob_store import LocalBlobStore
+    from mlops_assets.core.online_features import FlightRequest, OnlineFeatures
+    from mlops_assets.core.predictor import load_predictor
+    from mlops_assets.core.registry import ModelRegistry
+
+    data = Path(os.environ["MLOPS_DATA_DIR"])
+    registry = ModelRegistry(LocalBlobStore(data / "registry"))
+    predictor = load_predictor(registry, registry.production("flight_delay"))
+    features = OnlineFeatures.open(data / "online_store")
+    request = FlightRequest(
+        **{**FLIGHT, "scheduled_departure": datetime.fromisoformat(FLIGHT["scheduled_departure"])}
+    )
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        predictor.predict_rows(features.rows([request]))
+        times.append(time.perf_counter() - start)
+    p50, p99 = percentiles(times[n // 10 :])
+    out = {"p50_ms": p50, "p99_ms": p99, "req_s": 1 / statistics.mean(times)}
+    for size in (100, 1000):
+        start = time.perf_counter()
+        for _ in range(5):
+            predictor.predict_rows(features.rows([request] * size))
+        out[f"rows_s_batch{size}"] = 5 * size / (time.perf_counter() - start)
+    return out
+
+
+async def _load(url: str, path: str, body: dict, connections: int, seconds: float):
+    latencies, errors = [], 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        deadline = time.perf_counter() + seconds
+
+        async def worker():
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = await client.post(path, json=body)
+                latencies.append(time.perf_counter() - start)
+                errors += response.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+    return latencies, errors, elapsed
+
+
+def over_http(url: str, seconds: float, connections: int) -> dict:
+    single, _, _ = asyncio.run(_load(url, "/predict", FLIGHT, 1, seconds))
+    p50, p99 = percentiles(single)
+    many, errors, elapsed = asyncio.run(_load(url, "/predict", FLIGHT, connections, seconds))
+    out = {"p50_ms": p50, "p99_ms": p99, "req_s": len(many) / elapsed, "errors": errors}
+    for size in (100, 1000):
+        batch, _, took = asyncio.run(
+            _load(url, "/predict_many", {"flights": [FLIGHT] * size}, 2, seconds)
+        )
+        out[f"rows_s_batch{size}"] = len(batch) * size / took
+    return out
+
+
+def serve(command: list[str], port: int, ready_path: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "BENTOML_DO_NOT_TRACK": "true"},
+    )
+    wait_until_ready(f"http://127.0.0.1:{port}{ready_path}", process)
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    bin_dir = Path(sys.executable).parent
+    results = {"in-process": in_process(2000)}
+    servers = {
+        "bare Starlette": (
+            [
+                str(bin_dir / "uvicorn"),
+                "benchmarks.bare_endpoint:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "3101",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            3101,
+            "/openapi.json",
+        ),
+        "BentoML service": (
+            [
+                str(bin_dir / "bentoml"),
+                "serve",
+                "service:FlightDelay",
+                "--working-dir",
+                "bento",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "3102",
+            ],
+            3102,
+            "/readyz",
+        ),
+    }
+    for name, (command, port, ready) in servers.items():
+        if name == "bare Starlette":
+            ready = "/predict"  # no GET route: any answer means it is up
+        process = serve(command, port, ready) if name != "bare Starlette" else None
+        if process is None:
+            process = subprocess.Popen(
+                command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            _wait_any(f"http://127.0.0.1:{port}/predict", process)
+        try:
+            results[name] = over_http(f"http://127.0.0.1:{port}", args.seconds, args.connections)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+    print(
+        f"{'':18} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9} {'rows/s b100':>12} {'rows/s b1000':>13}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:18} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['req_s']:9.0f} "
+            f"{r['rows_s_batch100']:12.0f} {r['rows_s_batch1000']:13.0f}"
+        )
+    bento, bare = results["BentoML service"], results["bare Starlette"]
+    print(
+        f"BentoML / bare throughput ({args.connections} connections): "
+        f"{bento['req_s'] / bare['req_s']:.2f}   p50 BentoML / bare: "
+        f"{bento['p50_ms'] / bare['p50_ms']:.2f}   non-200 answers: "
+        f"{bento['errors']} BentoML, {bare['errors']} bare"
+    )
+
+
+def _wait_any(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            if process.poll() is not None:
+                raise RuntimeError("bare endpoint exited") from None
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+if __name__ == "__main__":
+    main()
