@@ -25,15 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlops_assets.core.readiness import wait_until_ready  # noqa: E402
+from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST  # noqa: E402
 
-FLIGHT = {
-    "carrier": "UA",
-    "flight_number": 1545,
-    "origin": "EWR",
-    "dest": "IAH",
-    "scheduled_departure": "2013-12-20T17:30:00",
-    "tailnum": "N14228",
-}
+FLIGHT = EXAMPLE_REQUEST
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -13,16 +13,10 @@ from pathlib import Path
 import httpx
 
 from mlops_assets.core.readiness import wait_until_ready
+from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST
 
 HERE = Path(__file__).resolve().parent
-FLIGHT = {
-    "carrier": "UA",
-    "flight_number": 1545,
-    "origin": "EWR",
-    "dest": "IAH",
-    "scheduled_departure": "2013-12-20T17:30:00",
-    "tailnum": "N14228",
-}
+FLIGHT = EXAMPLE_REQUEST
 
 
 def main() -> int:

@@ -16,18 +16,12 @@ import pytest
 
 from mlops_assets.assets.serving import PREDICTIONS_TABLE
 from mlops_assets.core.readiness import wait_until_ready
+from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST
 from tests.conftest import free_port
 from tests.model_lab import MODEL
 
 REPO = Path(__file__).resolve().parent.parent
-FLIGHT = {
-    "carrier": "UA",
-    "flight_number": 1545,
-    "origin": "EWR",
-    "dest": "IAH",
-    "scheduled_departure": "2013-12-20T17:30:00",
-    "tailnum": "N14228",
-}
+FLIGHT = EXAMPLE_REQUEST
 
 
 @pytest.fixture(scope="module")

@@ -68,3 +68,14 @@ POST_DECISION_COLUMNS = ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_
 def expected_columns() -> set[str]:
     """Every column the feature mart must have, no more and no less."""
     return {*ROW_METADATA, *FEATURES, LABEL}
+
+
+# One real flight as a service request, for the demo, the tests and the benchmarks.
+EXAMPLE_REQUEST = {
+    "carrier": "UA",
+    "flight_number": 1545,
+    "origin": "EWR",
+    "dest": "IAH",
+    "scheduled_departure": "2013-12-20T17:30:00",
+    "tailnum": "N14228",
+}
