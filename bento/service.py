@@ -100,6 +100,9 @@ class _Live:
     name="flight_delay",
     http={"host": "127.0.0.1", "port": 3000},
     traffic={"timeout": 30},
+    # Off by default on the hot path (measured in docs/benchmarks.md); turn on per deployment.
+    logging={"access": {"enabled": False}},
+    tracing={"sample_rate": 0.0},
 )
 class FlightDelay:
     def __init__(self) -> None:
