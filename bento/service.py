@@ -196,3 +196,8 @@ class FlightDelay:
     def predict_many(self, flights: list[Flight]) -> Predictions:
         """Delay probabilities for up to 1000 flights in one call."""
         return Predictions(predictions=self._score(flights))
+
+    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
+    def predict_batched(self, flights: list[Flight]) -> list[Prediction]:
+        """Adaptive batching: concurrent callers' flights are scored together in one call."""
+        return self._score(flights)

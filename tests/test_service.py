@@ -268,3 +268,21 @@ def test_every_response_maps_to_model_version_training_set_and_commit(service, s
     assert record["training_set_hash"] == version.metadata["lineage"]["training_set_hash"]
     assert record["git_commit"] == version.metadata["lineage"]["git_commit"]
     assert record["flight"]["origin"] == FLIGHT["origin"]
+
+
+def test_adaptive_batching_answers_each_caller_with_its_own_flights(service):
+    from concurrent.futures import ThreadPoolExecutor
+
+    flights = [{**FLIGHT, "scheduled_departure": f"2013-12-20T{h:02d}:30:00"} for h in range(6, 18)]
+    single = [service.post("/predict", json=f).json()["delay_probability"] for f in flights]
+
+    def call(i: int):
+        return service.post("/predict_batched", json={"flights": flights[i : i + 3]})
+
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(call, range(0, len(flights), 3)))
+    got = []
+    for response in responses:
+        assert response.status_code == 200, response.text
+        got += [p["delay_probability"] for p in response.json()]
+    assert got == pytest.approx(single, abs=1e-9)
