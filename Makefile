@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make demo   set up, then raw data, features, a trained and promoted model, the online
-#               store, batch scores, a built Bento, and one prediction served over HTTP
+#   make demo   set up, then raw data and features, a first model, 2013 replayed month by
+#               month through the monitoring loop (retrains, gated promotions, Bentos),
+#               batch scores, and one prediction served over HTTP
 #   make test   set up, then run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -19,7 +20,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 MONTHLY := key:"raw/flights" or key:"raw/weather"
 MONTHS := 2013-01-01...2013-12-01
 
-.PHONY: setup demo test dev serve lint validate benchmark-features benchmark-training
+.PHONY: setup demo replay test dev serve lint validate benchmark-features benchmark-training
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,14 +40,17 @@ setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 demo: setup
 	$(MATERIALIZE) --select '$(MONTHLY)' --partition-range '$(MONTHS)'
 	$(MATERIALIZE) --select '(group:raw or group:reference or group:staging or group:intermediate or group:marts or group:online) and not ($(MONTHLY))'
-	# Train, evaluate and promote a first model; later retrains go through the `retrain` job
-	# (a retrain on unchanged data is refused by the promotion gate, by design).
-	$(BIN)/mlops-registry list | grep -q production || $(BIN)/dagster job execute -m mlops_assets.definitions -j retrain
+	# The loop on real data: a first model that knows Jan-Mar, then April..December replayed
+	# against the running service (traffic -> whylogs profiles -> drift + live quality ->
+	# sensors -> guarded retrain -> gated promotion -> hot swap), with a timeline and summary.
+	$(BIN)/mlops-replay --start 2013-04 --end 2013-12
 	$(BIN)/mlops-registry list
-	# Online store, December scored in batch, the Bento built, and one real served prediction.
-	$(MATERIALIZE) --select 'key:"online_store" or key:"bento"'
+	# December scored in batch with the production model, and one real served prediction.
 	$(MATERIALIZE) --select 'key:"batch_predictions"' --partition 2013-12-01
 	$(BIN)/python bento/ask_once.py
+
+replay: setup
+	$(BIN)/mlops-replay $(REPLAY_ARGS)
 
 serve: setup
 	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000

@@ -97,13 +97,13 @@ def over_http(url: str, seconds: float, connections: int) -> dict:
     return out
 
 
-def serve(command: list[str], port: int, ready_path: str) -> subprocess.Popen:
+def serve(command: list[str], port: int, ready_path: str, env: dict) -> subprocess.Popen:
     process = subprocess.Popen(
         command,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "BENTOML_DO_NOT_TRACK": "true"},
+        env={**os.environ, "BENTOML_DO_NOT_TRACK": "true", **env},
     )
     wait_until_ready(f"http://127.0.0.1:{port}{ready_path}", process)
     return process
@@ -116,6 +116,20 @@ def main() -> None:
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
     results = {"in-process": in_process(2000)}
+
+    def bento_on(port: int) -> list[str]:
+        return [
+            str(bin_dir / "bentoml"),
+            "serve",
+            "service:FlightDelay",
+            "--working-dir",
+            "bento",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+
     servers = {
         "bare Starlette": (
             [
@@ -131,27 +145,16 @@ def main() -> None:
             ],
             3101,
             "/openapi.json",
+            {},
         ),
-        "BentoML service": (
-            [
-                str(bin_dir / "bentoml"),
-                "serve",
-                "service:FlightDelay",
-                "--working-dir",
-                "bento",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "3102",
-            ],
-            3102,
-            "/readyz",
-        ),
+        "BentoML service": (bento_on(3102), 3102, "/readyz", {}),
+        # the same service without whylogs profiling, to measure what monitoring costs
+        "BentoML, no whylogs": (bento_on(3103), 3103, "/readyz", {"MLOPS_PROFILING": "off"}),
     }
-    for name, (command, port, ready) in servers.items():
+    for name, (command, port, ready, env) in servers.items():
         if name == "bare Starlette":
             ready = "/predict"  # no GET route: any answer means it is up
-        process = serve(command, port, ready) if name != "bare Starlette" else None
+        process = serve(command, port, ready, env) if name != "bare Starlette" else None
         if process is None:
             process = subprocess.Popen(
                 command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -177,6 +180,12 @@ def main() -> None:
         f"{bento['req_s'] / bare['req_s']:.2f}   p50 BentoML / bare: "
         f"{bento['p50_ms'] / bare['p50_ms']:.2f}   non-200 answers: "
         f"{bento['errors']} BentoML, {bare['errors']} bare"
+    )
+    off = results["BentoML, no whylogs"]
+    print(
+        f"whylogs profiling overhead: p50 {bento['p50_ms'] / off['p50_ms'] - 1:+.1%}, "
+        f"throughput {bento['req_s'] / off['req_s'] - 1:+.1%}, "
+        f"batch1000 rows/s {bento['rows_s_batch1000'] / off['rows_s_batch1000'] - 1:+.1%}"
     )
 
 

@@ -6,13 +6,12 @@ The last step of `make demo`: proof that the promoted model answers over HTTP.
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from mlops_assets.core.readiness import wait_until_ready
+from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
 from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST
 
 HERE = Path(__file__).resolve().parent
@@ -24,21 +23,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args()
     url = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "bentoml"),
-            "serve",
-            "service:FlightDelay",
-            "--working-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(args.port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_bentoml_serve(HERE, args.port)
     try:
         try:
             wait_until_ready(f"{url}/readyz", server)

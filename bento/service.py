@@ -22,7 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlops_assets.core.blob_store import LocalBlobStore
 from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
 from mlops_assets.core.predictor import load_predictor
+from mlops_assets.core.profile_store import ProfileStore
 from mlops_assets.core.registry import ModelRegistry
+from mlops_assets.core.serving_profiler import ServingProfiler
+from mlops_assets.dataset.flight_delay import flight_key
 
 _HERE = Path(__file__).resolve().parent
 # A built Bento carries its model and online store in ./data; from the repo, ../data is used.
@@ -32,6 +35,10 @@ DATA_DIR = Path(
 )
 MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", "flight_delay")
 RELOAD_SECONDS = float(os.environ.get("MLOPS_RELOAD_SECONDS", "2"))
+# Serving profiles are flushed every PROFILE_SECONDS, or sooner once PROFILE_MAX_ROWS wait.
+PROFILE_SECONDS = float(os.environ.get("MLOPS_PROFILE_SECONDS", "10"))
+PROFILE_MAX_ROWS = int(os.environ.get("MLOPS_PROFILE_MAX_ROWS", "50000"))
+PROFILING = os.environ.get("MLOPS_PROFILING", "on") != "off"  # off: for the overhead benchmark
 MAX_BATCH = 1000
 logger = logging.getLogger("mlops_assets.service")
 
@@ -108,9 +115,14 @@ class FlightDelay:
     def __init__(self) -> None:
         self.registry = ModelRegistry(LocalBlobStore(DATA_DIR / "registry"))
         self.live: _Live | None = None
-        self.log = PredictionLog(DATA_DIR / "prediction_log")
+        self.log = PredictionLog(DATA_DIR / "prediction_log" / MODEL_NAME)
+        self.profiler = ServingProfiler(
+            ProfileStore(LocalBlobStore(DATA_DIR)), MODEL_NAME, PROFILE_MAX_ROWS
+        )
         self._refresh()
         threading.Thread(target=self._watch, daemon=True, name="model-watcher").start()
+        if PROFILING:
+            threading.Thread(target=self._profile, daemon=True, name="profiler").start()
 
     def _refresh(self) -> None:
         """Load the production version and current store if either changed."""
@@ -145,6 +157,13 @@ class FlightDelay:
             except Exception:  # keep serving the model we have
                 logger.exception("model-watcher: reload failed; still serving the loaded model")
 
+    def _profile(self) -> None:
+        """Flush serving profiles on a timer (or when the buffer fills), off the request path."""
+        while True:
+            self.profiler.full.wait(PROFILE_SECONDS)
+            self.log.flush()
+            self.profiler.flush()
+
     def __is_ready__(self) -> bool:
         return self.live is not None
 
@@ -171,18 +190,29 @@ class FlightDelay:
             for p in probabilities
         ]
         at = time.time()
+        months = [f.scheduled_departure.strftime("%Y-%m") for f in flights]
+        for month in dict.fromkeys(months) if PROFILING else ():
+            picked = [i for i, m in enumerate(months) if m == month]
+            self.profiler.add(month, [rows[i] for i in picked], [probabilities[i] for i in picked])
         self.log.write(
             [
                 {
                     "request_id": out.request_id,
                     "at": at,
+                    "flight_id": flight_key(
+                        flight.scheduled_departure.date(),
+                        flight.carrier,
+                        flight.flight_number,
+                        flight.origin,
+                    ),
+                    "month": month,
                     "flight": flight.model_dump(mode="json"),
                     "delay_probability": out.delay_probability,
                     "model_version": out.model_version,
                     "training_set_hash": lineage.get("training_set_hash"),
                     "git_commit": lineage.get("git_commit"),
                 }
-                for flight, out in zip(flights, predictions, strict=True)
+                for flight, out, month in zip(flights, predictions, months, strict=True)
             ]
         )
         return predictions

@@ -6,14 +6,18 @@ from mlops_assets import settings
 from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
 from mlops_assets.assets.feature_checks import flight_features_quality
 from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.assets.feedback import live_quality
 from mlops_assets.assets.ingestion import raw_assets
+from mlops_assets.assets.monitoring import arrival_drift, reference_profile, serving_drift
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, bento, online_store
 from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
-from mlops_assets.jobs import build_features_job, retrain_job
+from mlops_assets.jobs import build_features_job, monitor_job, retrain_job
 from mlops_assets.resources.dbt import dbt_resource
 from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.online_store import OnlineStoreResource
+from mlops_assets.resources.profile_store import ProfileStoreResource
 from mlops_assets.resources.raw_files import RawFilesResource
 from mlops_assets.resources.warehouse import warehouse_resource
 from mlops_assets.sensors import schedules, sensors
@@ -30,9 +34,13 @@ defs = dg.Definitions(
         online_store,
         batch_predictions,
         bento,
+        reference_profile,
+        serving_drift,
+        arrival_drift,
+        live_quality,
     ],
     asset_checks=[flight_features_quality, promotion_gate],
-    jobs=[build_features_job, retrain_job],
+    jobs=[build_features_job, retrain_job, monitor_job],
     schedules=schedules,
     sensors=sensors,
     resources={
@@ -41,5 +49,7 @@ defs = dg.Definitions(
         "dbt": dbt_resource(),
         "model_registry": ModelRegistryResource(),
         "online": OnlineStoreResource(),
+        "profiles": ProfileStoreResource(),
+        "monitoring_policy": MonitoringPolicy(),
     },
 )

@@ -29,3 +29,10 @@ for _name, _value in {
     "WHYLOGS_NO_ANALYTICS": "True",
 }.items():
     os.environ.setdefault(_name, _value)
+
+# The registered model the assets train and the service serves (a second name keeps a replay
+# or an experiment apart from the main model in the same registry).
+MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", "flight_delay")
+
+# Guardrail of the retraining loop: at most one retrain requested per this many seconds.
+RETRAIN_COOLDOWN_SECONDS = int(os.environ.get("MLOPS_RETRAIN_COOLDOWN_SECONDS", "3600"))

@@ -28,6 +28,11 @@ SMALL = {
     "lightgbm_candidate": {"num_boost_round": 300},
     "torch_candidate": {"max_epochs": 2},
 }
+# Better than the trivial baseline, well short of a full training budget.
+WEAK = {
+    "lightgbm_candidate": {"num_boost_round": 3, "early_stopping_rounds": 3},
+    "torch_candidate": {"max_epochs": 1, "lr": 1e-4},
+}
 WORSE = {
     "training_set": {"train_months": 2},
     "lightgbm_candidate": {"num_boost_round": 2, "learning_rate": 0.001, "num_leaves": 2},

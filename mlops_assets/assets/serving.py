@@ -35,6 +35,12 @@ ONLINE_TABLES = (
 PREDICTIONS_TABLE = "predictions.flight_delay_batch"
 
 
+class OnlineStoreConfig(dg.Config):
+    """``as_of`` (UTC, ISO) serves the past: only history known before it (for replays)."""
+
+    as_of: str | None = None
+
+
 @dg.asset(
     group_name=SERVING_GROUP,
     deps=[get_asset_key_for_model([feature_store_dbt_assets], t) for t in ONLINE_TABLES],
@@ -42,9 +48,13 @@ PREDICTIONS_TABLE = "predictions.flight_delay_batch"
     kinds={"sqlite"},
     code_version="1",
 )
-def online_store(warehouse: WarehouseResource, online: OnlineStoreResource) -> dg.MaterializeResult:
+def online_store(
+    config: OnlineStoreConfig, warehouse: WarehouseResource, online: OnlineStoreResource
+) -> dg.MaterializeResult:
     """Copies the latest per-entity features into a new SQLite file and swaps it in."""
     with warehouse.get_connection() as conn:
+        if config.as_of:
+            conn.execute("SET VARIABLE online_as_of = CAST(? AS TIMESTAMP)", [config.as_of])
         tables = {
             t: pl.from_arrow(conn.sql(f"SELECT * FROM online.{t}").to_arrow_table())
             for t in ONLINE_TABLES
@@ -53,6 +63,7 @@ def online_store(warehouse: WarehouseResource, online: OnlineStoreResource) -> d
     return dg.MaterializeResult(
         metadata={
             "path": str(path),
+            "as_of": config.as_of or "latest",
             "size_bytes": path.stat().st_size,
             **{f"rows_{t}": frame.height for t, frame in tables.items()},
         }

@@ -70,6 +70,11 @@ def expected_columns() -> set[str]:
     return {*ROW_METADATA, *FEATURES, LABEL}
 
 
+def flight_key(flight_date, carrier: str, flight_number: int, origin: str) -> str:
+    """The mart's ``flight_id`` for a scheduled flight (as built in stg_nycflights13__flights)."""
+    return f"{flight_date.isoformat()}_{carrier}_{flight_number}_{origin}"
+
+
 # One real flight as a service request, for the demo, the tests and the benchmarks.
 EXAMPLE_REQUEST = {
     "carrier": "UA",

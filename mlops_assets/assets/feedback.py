@@ -1,0 +1,112 @@
+"""Feedback: logged predictions joined with actual arrivals, giving live AUC and Brier per
+day, and a blocking check that fails when live AUC falls below the floor."""
+
+import dagster as dg
+import polars as pl
+
+from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.assets.monitoring import MONITORING_GROUP
+from mlops_assets.assets.partitions import monthly_partitions
+from mlops_assets.core.live_quality import (
+    daily_quality,
+    overall_quality,
+    read_feedback,
+    read_prediction_log,
+)
+from mlops_assets.dataset import flight_delay as problem_contract
+from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.monitoring_policy import MonitoringPolicy
+from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+from mlops_assets.settings import DATA_DIR
+
+QUALITY_CHECK = "live_auc_above_floor"
+
+
+@dg.asset(
+    group_name=MONITORING_GROUP,
+    partitions_def=monthly_partitions,
+    deps=[FLIGHT_FEATURES],
+    check_specs=[dg.AssetCheckSpec(QUALITY_CHECK, asset="live_quality", blocking=True)],
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    code_version="1",
+)
+def live_quality(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    model_registry: ModelRegistryResource,
+    monitoring_policy: MonitoringPolicy,
+) -> dg.MaterializeResult:
+    """The month's served predictions with their outcomes: from the warehouse's arrivals, or
+    from feedback files keyed by request id (data/feedback/<model>/*.csv)."""
+    month, name = context.partition_key[:7], model_registry.model_name
+    log = read_prediction_log(DATA_DIR / "prediction_log" / name, month)
+    feedback = read_feedback(DATA_DIR / "feedback" / name)
+    unknown_ids = feedback.join(log, on="request_id", how="anti").height
+    if unknown_ids:
+        context.log.warning(f"{unknown_ids} feedback rows name request ids never logged: ignored")
+    with warehouse.get_connection() as conn:
+        conn.register("logged", log.select("flight_id").unique().to_arrow())
+        outcomes = pl.from_arrow(
+            conn.sql(
+                f"SELECT f.{problem_contract.ENTITY_KEY} AS flight_id, "
+                f"f.{problem_contract.LABEL} AS is_delayed "
+                f"FROM {problem_contract.FEATURE_TABLE} f JOIN logged l "
+                f"ON f.{problem_contract.ENTITY_KEY} = l.flight_id"
+            ).to_arrow_table()
+        )
+    labelled = (
+        log.join(outcomes, on="flight_id", how="left")
+        .join(feedback.rename({"is_delayed": "reported"}), on="request_id", how="left")
+        .with_columns(pl.coalesce("is_delayed", "reported").alias("is_delayed"))
+        .filter(pl.col("is_delayed").is_not_null())
+        # flight_id starts with the local flight date (see dataset.flight_delay.flight_key)
+        .with_columns(pl.col("flight_id").str.slice(0, 10).str.to_date().alias("flight_date"))
+    )
+    overall = overall_quality(labelled)
+    days = daily_quality(labelled)
+    policy = monitoring_policy
+    if labelled.height < policy.min_labelled_rows:
+        status = "too_few_rows"
+        message = (
+            f"{labelled.height} labelled predictions for {month} "
+            f"(< {policy.min_labelled_rows}): too few to judge live AUC"
+        )
+    else:
+        status = "ok" if overall["roc_auc"] >= policy.auc_floor else "below_floor"
+        message = f"live ROC AUC {overall['roc_auc']:.4f} (floor {policy.auc_floor}) for {month}"
+    table = "\n".join(
+        f"| {d['date']} | {d['rows']:,} | {d['roc_auc']:.4f} | {d['brier']:.4f} | "
+        f"{d['delay_rate']:.3f} |"
+        for d in days
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "status": status,
+            "summary": message,
+            "logged_predictions": log.height,
+            "labelled_rows": labelled.height,
+            "unlabelled_rows": log.height - labelled.height,
+            "unknown_feedback_ids": unknown_ids,
+            "live_roc_auc": overall["roc_auc"],
+            "live_brier": overall["brier"],
+            "model_versions": dg.MetadataValue.json(
+                sorted(log.get_column("model_version").unique().to_list())
+            ),
+            "per_day": dg.MetadataValue.md(
+                "| date | rows | ROC AUC | Brier | delay rate |\n| --- | --- | --- | --- | --- |\n"
+                + table
+            ),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=QUALITY_CHECK,
+                passed=status == "ok",
+                severity=dg.AssetCheckSeverity.ERROR
+                if status == "below_floor"
+                else dg.AssetCheckSeverity.WARN,
+                description=message,
+                metadata={"status": status},
+            )
+        ],
+    )

@@ -1,0 +1,184 @@
+"""Monitoring: the reference profile of each training set, and drift, month by month, of served
+traffic and of newly arrived flights against the production model's reference, each with a
+blocking check."""
+
+import time
+
+import dagster as dg
+import polars as pl
+
+from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.assets.partitions import monthly_partitions
+from mlops_assets.assets.promotion import production_model
+from mlops_assets.assets.training import PROBLEM, load_training_frame
+from mlops_assets.core.drift import feature_drift
+from mlops_assets.core.profiling import ProfileError, profile_frame
+from mlops_assets.dataset.flight_delay import FEATURE_TABLE
+from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.monitoring_policy import MonitoringPolicy
+from mlops_assets.resources.profile_store import ProfileStoreResource
+from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
+
+MONITORING_GROUP = "monitoring"
+DRIFT_CHECK = "drift_within_threshold"
+
+
+@dg.asset(group_name=MONITORING_GROUP, kinds={"whylogs"}, code_version="1")
+def reference_profile(
+    training_set: dict, model_registry: ModelRegistryResource, profiles: ProfileStoreResource
+) -> dg.MaterializeResult:
+    """The whylogs profile of the rows a model learns from (the train split): what served
+    traffic is compared with. Filed under the training-set hash every model version records."""
+    frame = load_training_frame(model_registry, training_set)
+    train = frame.filter(pl.col("split") == "train").select(*PROBLEM.categorical, *PROBLEM.numeric)
+    started = time.perf_counter()
+    key = profiles.store().put_reference(training_set["hash"], profile_frame(train))
+    seconds = time.perf_counter() - started
+    return dg.MaterializeResult(
+        metadata={
+            "profile_key": key,
+            "training_set_hash": training_set["hash"],
+            "dagster/row_count": train.height,
+            "profiling_rows_per_second": train.height / seconds,
+        }
+    )
+
+
+def _outcome(status: str, message: str, metadata: dict) -> dg.MaterializeResult:
+    """The asset's metadata plus its check result: ERROR only for real drift, so a missing
+    reference or a thin window warns without ever asking for a retrain."""
+    return dg.MaterializeResult(
+        metadata={"status": status, "summary": message, **metadata},
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=DRIFT_CHECK,
+                passed=status == "ok",
+                severity=dg.AssetCheckSeverity.ERROR
+                if status == "drift"
+                else dg.AssetCheckSeverity.WARN,
+                description=message,
+                metadata={"status": status},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    group_name=MONITORING_GROUP,
+    partitions_def=monthly_partitions,
+    deps=[reference_profile, production_model],
+    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="serving_drift", blocking=True)],
+    kinds={"whylogs"},
+    code_version="1",
+)
+def serving_drift(
+    context: dg.AssetExecutionContext,
+    model_registry: ModelRegistryResource,
+    profiles: ProfileStoreResource,
+    monitoring_policy: MonitoringPolicy,
+) -> dg.MaterializeResult:
+    """Per-feature drift of the month's served traffic (all replicas' profiles merged) against
+    the reference profile of the production model's training set."""
+    month = context.partition_key[:7]
+    policy = monitoring_policy
+    registry, name = model_registry.registry(), model_registry.model_name
+    production = registry.production(name)
+    if production is None:
+        return _outcome("no_production", "no production model: nothing to compare with", {})
+    store = profiles.store()
+    window = store.serving_window(name, month)
+    base = {
+        "model_version": production.version,
+        "served_rows": window.rows,
+        "profile_files": len(window.files),
+    }
+    if window.unreadable:
+        context.log.warning(f"unreadable serving profiles skipped: {window.unreadable}")
+        base["unreadable_profiles"] = dg.MetadataValue.json(window.unreadable)
+    if window.view is None or window.rows < policy.min_serving_rows:
+        return _outcome(
+            "too_few_rows",
+            f"{window.rows} served rows for {month} (< {policy.min_serving_rows}): "
+            "too few to judge drift",
+            base,
+        )
+    return _judge(window.view, month, production, store, policy, base, "served traffic")
+
+
+def _judge(view, month, production, store, policy, base: dict, what: str):
+    """Drift of ``view`` against the production model's reference, as asset + check result."""
+    training_set_hash = production.metadata["lineage"]["training_set_hash"]
+    try:
+        reference = store.reference(training_set_hash)
+    except ProfileError as exc:
+        return _outcome("no_reference", str(exc), base)
+    report = feature_drift(
+        view,
+        reference,
+        tuple(c for c in PROBLEM.categorical if c not in policy.exclude_features),
+        tuple(c for c in PROBLEM.numeric if c not in policy.exclude_features),
+        policy.ks_threshold,
+        policy.hellinger_threshold,
+    )
+    drifted = [f.feature for f in report.drifted]
+    crossed = len(drifted) >= policy.min_drifted_features
+    message = (
+        f"{len(drifted)} of {len(report.features)} features of {what} drifted in {month} "
+        f"against v{production.version}'s training set (fails at {policy.min_drifted_features}): "
+        f"{', '.join(drifted[:8]) or 'none'}"
+    )
+    return _outcome(
+        "drift" if crossed else "ok",
+        message,
+        {
+            **base,
+            "drifted_features": len(drifted),
+            "max_statistic": report.max_statistic,
+            "drifted": dg.MetadataValue.json(drifted),
+            "report": dg.MetadataValue.md(report.markdown()),
+            **{f"drift/{f.feature}": f.statistic for f in report.features},
+        },
+    )
+
+
+@dg.asset(
+    group_name=MONITORING_GROUP,
+    partitions_def=monthly_partitions,
+    deps=[FLIGHT_FEATURES, reference_profile, production_model],
+    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="arrival_drift", blocking=True)],
+    automation_condition=dg.AutomationCondition.eager(),
+    pool=WAREHOUSE_POOL,
+    kinds={"whylogs", "duckdb"},
+    code_version="1",
+)
+def arrival_drift(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    model_registry: ModelRegistryResource,
+    profiles: ProfileStoreResource,
+    monitoring_policy: MonitoringPolicy,
+) -> dg.MaterializeResult:
+    """Drift of a newly arrived month's features (every flight in the mart, not only served
+    ones) against the production model's reference: the world may move before traffic shows it."""
+    month = context.partition_key[:7]
+    production = model_registry.registry().production(model_registry.model_name)
+    if production is None:
+        return _outcome("no_production", "no production model: nothing to compare with", {})
+    start = f"{month}-01"
+    with warehouse.get_connection() as conn:
+        frame = pl.from_arrow(
+            conn.sql(
+                f"SELECT {', '.join((*PROBLEM.categorical, *PROBLEM.numeric))} "
+                f"FROM {FEATURE_TABLE} WHERE flight_date >= DATE '{start}' "
+                f"AND flight_date < DATE '{start}' + INTERVAL 1 MONTH"
+            ).to_arrow_table()
+        )
+    base = {"model_version": production.version, "dagster/row_count": frame.height}
+    if frame.height < monitoring_policy.min_serving_rows:
+        return _outcome(
+            "too_few_rows", f"{frame.height} arrived flights in {month}: too few to judge", base
+        )
+    view = profile_frame(frame)
+    return _judge(
+        view, month, production, profiles.store(), monitoring_policy, base, "arrived flights"
+    )
