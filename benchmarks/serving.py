@@ -24,6 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import wrk_load  # noqa: E402
 from mlops_assets.core.readiness import wait_until_ready  # noqa: E402
 from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST  # noqa: E402
 
@@ -84,12 +85,28 @@ async def _load(url: str, path: str, body: dict, connections: int, seconds: floa
     return latencies, errors, elapsed
 
 
-def over_http(url: str, seconds: float, connections: int) -> dict:
+def over_http(url: str, seconds: float, connections: int, batches: bool = True) -> dict:
+    if wrk_load.available():
+        single = wrk_load.wrk(f"{url}/predict", FLIGHT, 1, seconds)
+        many = wrk_load.wrk(f"{url}/predict", FLIGHT, connections, seconds)
+        out = {**{k: single[k] for k in ("p50_ms", "p99_ms")}, "req_s": many["req_s"]}
+        out["errors"] = single["errors"] + many["errors"]
+        for size in (100, 1000):
+            body = {"flights": [FLIGHT] * size}
+            out[f"rows_s_batch{size}"] = (
+                wrk_load.wrk(f"{url}/predict_many", body, 2, seconds)["req_s"] * size
+                if batches
+                else float("nan")
+            )
+        return out
     single, _, _ = asyncio.run(_load(url, "/predict", FLIGHT, 1, seconds))
     p50, p99 = percentiles(single)
     many, errors, elapsed = asyncio.run(_load(url, "/predict", FLIGHT, connections, seconds))
     out = {"p50_ms": p50, "p99_ms": p99, "req_s": len(many) / elapsed, "errors": errors}
     for size in (100, 1000):
+        if not batches:
+            out[f"rows_s_batch{size}"] = float("nan")
+            continue
         batch, _, took = asyncio.run(
             _load(url, "/predict_many", {"flights": [FLIGHT] * size}, 2, seconds)
         )
@@ -117,13 +134,13 @@ def main() -> None:
     bin_dir = Path(sys.executable).parent
     results = {"in-process": in_process(2000)}
 
-    def bento_on(port: int) -> list[str]:
+    def bento_on(port: int, service: str = "service:FlightDelay", folder="bento") -> list[str]:
         return [
             str(bin_dir / "bentoml"),
             "serve",
-            "service:FlightDelay",
+            service,
             "--working-dir",
-            "bento",
+            folder,
             "--host",
             "127.0.0.1",
             "--port",
@@ -150,6 +167,13 @@ def main() -> None:
         "BentoML service": (bento_on(3102), 3102, "/readyz", {}),
         # the same service without whylogs profiling, to measure what monitoring costs
         "BentoML, no whylogs": (bento_on(3103), 3103, "/readyz", {"MLOPS_PROFILING": "off"}),
+        # every BentoML default on, doing nothing: the cost of the stack alone
+        "default BentoML, no-op": (
+            bento_on(3104, "service:DoNothing", "benchmarks/default_bento"),
+            3104,
+            "/readyz",
+            {},
+        ),
     }
     for name, (command, port, ready, env) in servers.items():
         if name == "bare Starlette":
@@ -161,7 +185,9 @@ def main() -> None:
             )
             _wait_any(f"http://127.0.0.1:{port}/predict", process)
         try:
-            results[name] = over_http(f"http://127.0.0.1:{port}", args.seconds, args.connections)
+            results[name] = over_http(
+                f"http://127.0.0.1:{port}", args.seconds, args.connections, "no-op" not in name
+            )
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -180,6 +206,12 @@ def main() -> None:
         f"{bento['req_s'] / bare['req_s']:.2f}   p50 BentoML / bare: "
         f"{bento['p50_ms'] / bare['p50_ms']:.2f}   non-200 answers: "
         f"{bento['errors']} BentoML, {bare['errors']} bare"
+    )
+    default = results["default BentoML, no-op"]
+    print(
+        f"BentoML service / default no-op BentoML throughput: "
+        f"{bento['req_s'] / default['req_s']:.2f}   load generator: "
+        f"{'wrk' if wrk_load.available() else 'httpx (install wrk for lower client cost)'}"
     )
     off = results["BentoML, no whylogs"]
     print(

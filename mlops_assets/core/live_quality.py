@@ -44,7 +44,7 @@ def read_feedback(folder: Path) -> pl.DataFrame:
         missing = set(schema) - set(frame.columns)
         if missing:
             raise ValueError(f"feedback file {path.name} lacks column(s) {sorted(missing)}")
-        frames.append(frame.select(schema))
+        frames.append(frame.select(list(schema)))
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
