@@ -33,7 +33,7 @@ def wrk(url: str, body: dict, connections: int, seconds: float) -> dict:
                 "wrk",
                 f"-t{min(2, connections)}",
                 f"-c{connections}",
-                f"-d{seconds}s",
+                f"-d{max(1, round(seconds))}s",
                 "--latency",
                 "-s",
                 lua.name,

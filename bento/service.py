@@ -6,6 +6,7 @@ production stage rather than a path, and swaps in a newly promoted model or a ne
 store without a restart: a background thread polls both and replaces one reference.
 """
 
+import gc
 import json
 import logging
 import os
@@ -35,9 +36,10 @@ DATA_DIR = Path(
 )
 MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", "flight_delay")
 RELOAD_SECONDS = float(os.environ.get("MLOPS_RELOAD_SECONDS", "2"))
-# Serving profiles are flushed every PROFILE_SECONDS, or sooner once PROFILE_MAX_ROWS wait.
+# Serving profiles are flushed every PROFILE_SECONDS, from a uniform sample of at most
+# PROFILE_MAX_ROWS rows per month and interval (all rows below that).
 PROFILE_SECONDS = float(os.environ.get("MLOPS_PROFILE_SECONDS", "10"))
-PROFILE_MAX_ROWS = int(os.environ.get("MLOPS_PROFILE_MAX_ROWS", "50000"))
+PROFILE_MAX_ROWS = int(os.environ.get("MLOPS_PROFILE_MAX_ROWS", "5000"))
 PROFILING = os.environ.get("MLOPS_PROFILING", "on") != "off"  # off: for the overhead benchmark
 MAX_BATCH = 1000
 logger = logging.getLogger("mlops_assets.service")
@@ -147,6 +149,10 @@ class FlightDelay:
             else OnlineFeatures.open(root)
         )
         self.live = _Live(version, predictor, features)
+        # The store and model are millions of long-lived objects: keep them out of the
+        # cyclic GC, whose full passes over them stalled requests for ~150 ms (p99).
+        gc.collect()
+        gc.freeze()
 
     def _watch(self) -> None:
         while True:
@@ -158,9 +164,9 @@ class FlightDelay:
                 logger.exception("model-watcher: reload failed; still serving the loaded model")
 
     def _profile(self) -> None:
-        """Flush serving profiles on a timer (or when the buffer fills), off the request path."""
+        """Flush serving profiles on a timer, off the request path."""
         while True:
-            self.profiler.full.wait(PROFILE_SECONDS)
+            time.sleep(PROFILE_SECONDS)
             self.log.flush()
             self.profiler.flush()
 
@@ -218,8 +224,9 @@ class FlightDelay:
         return predictions
 
     @bentoml.api(input_spec=Flight, output_spec=Prediction)
-    def predict(self, **flight) -> Prediction:
-        """Delay probability for one flight."""
+    async def predict(self, **flight) -> Prediction:
+        """Delay probability for one flight. Async on purpose: half a millisecond of work runs
+        on the event loop instead of paying a thread-pool hop (measured: +40% req/s)."""
         return self._score([Flight(**flight)])[0]
 
     @bentoml.api(input_spec=Flights, output_spec=Predictions)

@@ -256,7 +256,7 @@ def test_every_response_maps_to_model_version_training_set_and_commit(service, s
     while time.monotonic() < deadline:  # the log is flushed every reload period
         records = [
             json.loads(line)
-            for f in (served.root / "data" / "prediction_log").glob("*")
+            for f in (served.root / "data" / "prediction_log" / MODEL).glob("*.jsonl")
             for line in f.read_text().splitlines()
         ]
         match = [r for r in records if r["request_id"] == body["request_id"]]
@@ -268,6 +268,7 @@ def test_every_response_maps_to_model_version_training_set_and_commit(service, s
     assert record["training_set_hash"] == version.metadata["lineage"]["training_set_hash"]
     assert record["git_commit"] == version.metadata["lineage"]["git_commit"]
     assert record["flight"]["origin"] == FLIGHT["origin"]
+    assert record["flight_id"] == "2013-12-20_UA_1545_EWR" and record["month"] == "2013-12"
 
 
 def test_adaptive_batching_answers_each_caller_with_its_own_flights(service):

@@ -1,12 +1,16 @@
 """Rolling whylogs profiles of what a service scores, built off the request path.
 
-Requests only append their feature rows to an in-memory buffer (a list append under a lock);
-a background flush (every few seconds, or sooner once ``max_rows`` are waiting) profiles the
-buffer and writes one profile per served month to the profile store. A failed flush is logged
-and dropped: monitoring must never take the service down.
+A request only offers its feature rows to a per-month reservoir sample (a few list operations
+under a lock); a background flush every few seconds profiles each month's reservoir and
+writes one profile per month to the profile store, named with the number of rows *served* in
+the interval. The reservoir bounds profiling cost whatever the traffic: below ``max_rows``
+rows per interval every row is profiled, above it a uniform sample of ``max_rows`` is (drift
+statistics need hundreds of rows, not all of them). A failed flush is logged and dropped:
+monitoring must never take the service down.
 """
 
 import logging
+import random
 import threading
 
 from mlops_assets.core.profile_store import ProfileStore
@@ -15,36 +19,48 @@ from mlops_assets.core.profiling import profile_rows
 logger = logging.getLogger(__name__)
 
 
+class _Reservoir:
+    """Uniform sample of at most ``size`` (row, prediction) pairs from a stream."""
+
+    def __init__(self, size: int, rng: random.Random):
+        self.size, self.rng, self.seen, self.items = size, rng, 0, []
+
+    def offer(self, rows: list[dict], probabilities) -> None:
+        for pair in zip(rows, probabilities, strict=True):
+            self.seen += 1
+            if len(self.items) < self.size:
+                self.items.append(pair)
+            else:
+                slot = self.rng.randrange(self.seen)
+                if slot < self.size:
+                    self.items[slot] = pair
+
+
 class ServingProfiler:
-    def __init__(self, store: ProfileStore, model: str, max_rows: int = 50_000):
+    def __init__(self, store: ProfileStore, model: str, max_rows: int = 5000, seed: int = 0):
         self.store, self.model, self.max_rows = store, model, max_rows
-        self._buffer: dict[str, list[dict]] = {}
-        self._waiting = 0
+        self._rng = random.Random(seed)
+        self._months: dict[str, _Reservoir] = {}
         self._lock = threading.Lock()
-        self.full = threading.Event()
 
     def add(self, month: str, rows: list[dict], probabilities) -> None:
-        """Queue scored rows (features + the prediction) for the next flush."""
-        scored = [
-            {**row, "prediction": float(p)} for row, p in zip(rows, probabilities, strict=True)
-        ]
+        """Offer scored rows (features; the prediction is added at flush) to the sample."""
         with self._lock:
-            self._buffer.setdefault(month, []).extend(scored)
-            self._waiting += len(scored)
-            if self._waiting >= self.max_rows:
-                self.full.set()
+            reservoir = self._months.get(month)
+            if reservoir is None:
+                reservoir = self._months[month] = _Reservoir(self.max_rows, self._rng)
+            reservoir.offer(rows, probabilities)
 
     def flush(self) -> list[str]:
-        """Profile and store what is waiting; returns the keys written."""
+        """Profile and store each month's sample; returns the keys written."""
         with self._lock:
-            buffer, self._buffer, self._waiting = self._buffer, {}, 0
-            self.full.clear()
+            months, self._months = self._months, {}
         written = []
-        for month, rows in buffer.items():
+        for month, reservoir in months.items():
             try:
-                written.append(
-                    self.store.put_serving(self.model, month, profile_rows(rows), len(rows))
-                )
+                rows = [{**row, "prediction": float(p)} for row, p in reservoir.items]
+                view = profile_rows(rows)
+                written.append(self.store.put_serving(self.model, month, view, reservoir.seen))
             except Exception:
-                logger.exception("serving profile for %s dropped (%d rows)", month, len(rows))
+                logger.exception("serving profile for %s dropped (%d rows)", month, reservoir.seen)
         return written
