@@ -20,7 +20,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 MONTHLY := key:"raw/flights" or key:"raw/weather"
 MONTHS := 2013-01-01...2013-12-01
 
-.PHONY: setup demo replay test dev serve lint validate benchmark-features benchmark-training
+.PHONY: setup features demo replay dbt-build export-bento import-bento containerize test dev serve lint validate benchmark-features benchmark-training
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,11 @@ $(DAGSTER_HOME)/dagster.yaml: config/dagster.yaml
 setup: $(BIN)/.installed $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dbt parse --quiet --no-partial-parse --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
 
-demo: setup
+features: setup
 	$(MATERIALIZE) --select '$(MONTHLY)' --partition-range '$(MONTHS)'
 	$(MATERIALIZE) --select '(group:raw or group:reference or group:staging or group:intermediate or group:marts or group:online) and not ($(MONTHLY))'
+
+demo: features
 	# The loop on real data: a first model that knows Jan-Mar, then April..December replayed
 	# against the running service (traffic -> whylogs profiles -> drift + live quality ->
 	# sensors -> guarded retrain -> gated promotion -> hot swap), with a timeline and summary.
@@ -51,6 +53,22 @@ demo: setup
 
 replay: setup
 	$(BIN)/mlops-replay $(REPLAY_ARGS)
+
+# dbt on its own (after `make features` loaded the raw tables): every model and test.
+dbt-build: setup
+	$(BIN)/dbt build --project-dir $(CURDIR)/dbt_project --profiles-dir $(CURDIR)/dbt_project
+
+# The delivery artifact: the latest Bento (built by the `bento` asset) as one file in dist/.
+export-bento: setup
+	mkdir -p dist
+	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml export flight_delay:latest dist/flight_delay.bento
+
+import-bento: setup
+	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml import dist/flight_delay.bento
+
+# Needs a Docker engine (not on the development machine; GitHub's runners have one).
+containerize: setup
+	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml containerize flight_delay:latest
 
 serve: setup
 	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000
@@ -65,8 +83,8 @@ validate: setup
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 lint: setup
-	$(BIN)/ruff check mlops_assets tests benchmarks
-	$(BIN)/ruff format --check mlops_assets tests benchmarks
+	$(BIN)/ruff check mlops_assets tests benchmarks bento
+	$(BIN)/ruff format --check mlops_assets tests benchmarks bento
 
 benchmark-features: setup
 	$(BIN)/python benchmarks/features.py
