@@ -8,15 +8,15 @@ registry, and request runs; they never run asset code.
 - ``model_health_sensor``: a drift or live-quality check crossed its threshold -> run
   ``retrain`` (training -> evaluation -> gated promotion -> reference profile -> Bento) for the
   stale model, under the guardrails of ``MonitoringPolicy`` (cooldown, new labelled rows,
-  one retrain per month and feature-store version).
+  one retrain per month and raw data version).
 """
 
+import hashlib
 import json
 import time
 
 import dagster as dg
 
-from mlops_assets.assets.features import FLIGHT_FEATURES
 from mlops_assets.core.retrain_decision import Finding, decide_retrain
 from mlops_assets.jobs import monitor_job, retrain_job
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -25,6 +25,7 @@ from mlops_assets.resources.profile_store import ProfileStoreResource
 
 MONITORED = tuple(dg.AssetKey(k) for k in ("serving_drift", "arrival_drift", "live_quality"))
 RAW_FLIGHTS = dg.AssetKey(["raw", "flights"])
+RAW_MONTHLY = (RAW_FLIGHTS, dg.AssetKey(["raw", "weather"]))
 
 
 @dg.sensor(
@@ -67,8 +68,20 @@ def _latest_by_partition(instance, key: dg.AssetKey, limit: int = 500) -> dict[s
             latest[materialization.partition] = {
                 "storage_id": record.storage_id,
                 "metadata": {k: v.value for k, v in materialization.metadata.items()},
+                "data_version": (materialization.tags or {}).get("dagster/data_version"),
             }
     return latest
+
+
+def raw_data_version(instance) -> str:
+    """One fingerprint of the raw months' content hashes (their DataVersions): unchanged when
+    the feature store is merely rebuilt from the same data."""
+    parts = sorted(
+        f"{key.to_user_string()}:{partition}:{latest['data_version']}"
+        for key in RAW_MONTHLY
+        for partition, latest in _latest_by_partition(instance, key).items()
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 @dg.sensor(
@@ -76,7 +89,7 @@ def _latest_by_partition(instance, key: dg.AssetKey, limit: int = 500) -> dict[s
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Drift or live quality past its threshold -> retrain, deduplicated by month and "
-    "feature-store version, after a cooldown and enough new labelled rows; promotion stays "
+    "raw data version, after a cooldown and enough new labelled rows; promotion stays "
     "behind the gate.",
 )
 def model_health_sensor(
@@ -113,12 +126,12 @@ def model_health_sensor(
         # Findings already judged are not judged again: a cooldown skip waits for new evidence.
         context.update_cursor(json.dumps({**cursor, "after": newest}))
         return dg.SkipReason(decision.reason)
-    features = instance.fetch_materializations(FLIGHT_FEATURES, limit=1).records
-    features_version = features[0].storage_id if features else 0
+    data_version = raw_data_version(instance)
     context.update_cursor(json.dumps({"after": newest, "requested_at": time.time()}))
     return dg.RunRequest(
-        # The same month on the same feature store is retrained once, however often replayed.
-        run_key=f"retrain:{name}:{decision.month}:{features_version}",
+        # The same month on the same raw data is retrained once, however often replayed or
+        # rebuilt.
+        run_key=f"retrain:{name}:{decision.month}:{data_version}",
         run_config={
             "ops": {
                 "training_set": {
