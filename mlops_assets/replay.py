@@ -198,7 +198,7 @@ def replay(ticks, url: str, months: list[str], flights: int, inject: set[str], s
                     month,
                     f"retrain: v{after.version} ({after.metadata['framework']}) promoted; "
                     f"the service answers with it {time.monotonic() - detected:.1f} s after "
-                    f"the drift decision (swap wait {seconds:.1f} s)",
+                    f"the health sensor decided to retrain (swap wait {seconds:.1f} s)",
                 )
             else:
                 action = f"retrained, not promoted ({gate_reason(run)})"
