@@ -1,5 +1,6 @@
 """Feature-store build: the project (Dagster + dbt) vs the same SQL run as one raw DuckDB
-script, on the real data and on a scaled copy made by replicating 2013 with shifted years.
+script and vs the same logic in pandas (benchmarks/features_pandas.py, checked identical to the
+mart), on the real data and on a scaled copy made by replicating 2013 with shifted years.
 
 The raw script is the dbt models' own compiled SQL (`dbt compile`), executed in dependency
 order as plain CREATE statements in one DuckDB connection: same logic, no orchestration, no
@@ -114,7 +115,7 @@ def raw_script(env: dict) -> str:
     return "\n".join(statements)
 
 
-def run_size(label: str, database: Path, rows: int) -> dict:
+def run_size(label: str, database: Path, rows: int, dbt_run: bool = True) -> dict:
     env = {
         **os.environ,
         "DUCKDB_DATABASE": str(database),
@@ -134,17 +135,28 @@ def run_size(label: str, database: Path, rows: int) -> dict:
     results["raw DuckDB script"] = measure(
         [sys.executable, "-c", runner, str(database), str(script)], env
     )
-    results["dbt run (models only)"] = measure(
+    results["pandas (benchmarks/features_pandas.py)"] = measure(
         [
-            str(BIN / "dbt"),
-            "run",
-            "--project-dir",
-            str(ROOT / "dbt_project"),
-            "--profiles-dir",
-            str(ROOT / "dbt_project"),
+            sys.executable,
+            str(ROOT / "benchmarks" / "features_pandas.py"),
+            str(database),
+            "--out",
+            str(database.parent / "flight_features_pandas.parquet"),
         ],
         env,
     )
+    if dbt_run:
+        results["dbt run (models only)"] = measure(
+            [
+                str(BIN / "dbt"),
+                "run",
+                "--project-dir",
+                str(ROOT / "dbt_project"),
+                "--profiles-dir",
+                str(ROOT / "dbt_project"),
+            ],
+            env,
+        )
     results["project: Dagster + dbt build"] = measure(
         [
             str(BIN / "dagster"),
@@ -162,10 +174,12 @@ def run_size(label: str, database: Path, rows: int) -> dict:
     for name, (wall, peak, rc) in results.items():
         print(f"{name:32} {wall:8.1f} {rows / wall:10.0f} {peak:9.0f} {rc:3d}")
     raw, project = results["raw DuckDB script"], results["project: Dagster + dbt build"]
-    models = results["dbt run (models only)"]
+    models = results.get("dbt run (models only)", (float("nan"), 0, 0))
+    pandas = results["pandas (benchmarks/features_pandas.py)"]
     print(
         f"project / raw DuckDB: time {project[0] / raw[0]:.2f}, memory {project[1] / raw[1]:.2f}; "
-        f"dbt run / raw: time {models[0] / raw[0]:.2f}"
+        f"dbt run / raw: time {models[0] / raw[0]:.2f}; "
+        f"pandas / project: time {pandas[0] / project[0]:.2f}, memory {pandas[1] / project[1]:.2f}"
     )
     return results
 
@@ -174,6 +188,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=30, help="year copies for the scaled run")
     parser.add_argument("--sizes", default="real,scaled")
+    parser.add_argument(
+        "--skip-dbt-run-scaled", action="store_true", help="no models-only dbt run at scale"
+    )
     args = parser.parse_args()
     source = Path(os.environ.get("DUCKDB_DATABASE", ROOT / "data" / "warehouse.duckdb"))
     work = Path(tempfile.mkdtemp(prefix="bench-features-"))
@@ -183,7 +200,12 @@ def main() -> None:
         database = folder / "warehouse.duckdb"
         copies = 1 if size == "real" else args.scale
         rows = scaled_copy(source, database, copies)
-        run_size(f"{size} ({copies} x 2013)", database, rows)
+        run_size(
+            f"{size} ({copies} x 2013)",
+            database,
+            rows,
+            dbt_run=not (size == "scaled" and args.skip_dbt_run_scaled),
+        )
 
 
 if __name__ == "__main__":
