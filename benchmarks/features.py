@@ -24,6 +24,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+LOCAL_ZONE = "America/New_York"  # every origin airport's zone
 FEATURE_GROUPS = (
     "(group:reference or group:staging or group:intermediate or group:marts or group:online)"
 )
@@ -56,8 +57,11 @@ def scaled_copy(source: Path, target: Path, copies: int) -> int:
             conn.execute(f"CREATE TABLE raw.{table} AS SELECT * FROM src.raw.{table}")
         for table in ("flights", "weather"):
             conn.execute(
+                # shift in New York wall-clock time, so the local hour/minute columns and
+                # the instant agree across each year's own DST dates
                 f"CREATE TABLE raw.{table} AS SELECT * REPLACE (year + k AS year, "
-                f"time_hour + to_years(k::INTEGER) AS time_hour) "
+                f"timezone('{LOCAL_ZONE}', timezone('{LOCAL_ZONE}', time_hour) "
+                f"+ to_years(k::INTEGER)) AS time_hour) "
                 f"FROM src.raw.{table}, range({copies}) AS r(k)"
             )
         return conn.execute("SELECT count(*) FROM raw.flights").fetchone()[0]

@@ -1,0 +1,216 @@
+"""One test per component (C1-C9) and principle (P1-P9) of Kreuzberger, Kuehl and Hirschl
+(2023), each exercising the part of this project that implements it, on the session's real
+warehouse and the `served` lab (a trained, promoted model with its online store)."""
+
+import json
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from mlops_assets.core.blob_store import LocalBlobStore
+from mlops_assets.core.drift import feature_drift
+from mlops_assets.core.fingerprint import frame_fingerprint
+from mlops_assets.core.live_quality import overall_quality, read_prediction_log
+from mlops_assets.core.online_features import FlightRequest, OnlineFeatures
+from mlops_assets.core.predictor import load_predictor
+from mlops_assets.core.profile_store import ProfileStore
+from mlops_assets.core.profiling import profile_frame
+from mlops_assets.core.registry import ModelRegistry
+from mlops_assets.core.reproduce import load_training_set
+from mlops_assets.core.retrain_decision import Finding, decide_retrain
+from mlops_assets.core.serving_profiler import ServingProfiler
+from mlops_assets.dataset.flight_delay import (
+    CATEGORICAL_FEATURES,
+    EXAMPLE_REQUEST,
+    LABEL,
+    NUMERIC_FEATURES,
+)
+from tests.conftest import BIN, REPO
+from tests.model_lab import MODEL
+
+MART_ROWS = 327_346
+
+
+def _request() -> FlightRequest:
+    when = datetime.fromisoformat(EXAMPLE_REQUEST["scheduled_departure"])
+    return FlightRequest(**{**EXAMPLE_REQUEST, "scheduled_departure": when})
+
+
+def _production(served):
+    return served.registry, served.registry.production(MODEL)
+
+
+# -- components ---------------------------------------------------------------------------
+def test_C1_ci_cd_runs_the_readme_tests_and_ships_the_bento():
+    dry = subprocess.run(
+        ["make", "-n", "test", "export-bento"], cwd=REPO, capture_output=True, text=True
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "pytest" in dry.stdout and "bentoml export flight_delay:latest" in dry.stdout
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+    from mlops_assets.definitions import defs
+
+    retrain = defs.resolve_job_def("retrain")
+    assert dg.AssetKey("bento") in retrain.asset_layer.executable_asset_keys
+
+
+def test_C2_the_repository_holds_code_not_state():
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert "pyproject.toml" in tracked and "dbt_project/profiles.yml" in tracked
+    assert not [p for p in tracked if p.startswith("data/") or p.endswith((".duckdb", ".bento"))]
+
+
+def test_C3_orchestration_has_jobs_partitions_and_running_sensors():
+    from mlops_assets.definitions import defs
+
+    for job in ("build_features", "retrain", "monitor"):
+        assert defs.resolve_job_def(job) is not None
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {"feature_store_automation", "new_month_sensor", "model_health_sensor"}
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
+    drift = defs.resolve_assets_def("serving_drift")
+    assert len(drift.partitions_def.get_partition_keys()) == 12
+
+
+def test_C4_offline_and_online_feature_stores_serve_the_same_contract(served, built_warehouse):
+    with duckdb.connect(str(built_warehouse), read_only=True) as conn:
+        rows, columns = conn.execute(
+            "SELECT count(*), (SELECT count(*) FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND table_name = 'flight_features') "
+            "FROM marts.flight_features"
+        ).fetchone()
+    assert rows == MART_ROWS and columns > len(CATEGORICAL_FEATURES + NUMERIC_FEATURES)
+    online = OnlineFeatures.open(Path(served.resources["online"].root)).row(_request())
+    assert set(CATEGORICAL_FEATURES + NUMERIC_FEATURES) <= set(online)
+
+
+def test_C5_training_produces_both_frameworks_on_the_available_device(served):
+    versions = served.registry.versions(MODEL)
+    assert {v.metadata["framework"] for v in versions} >= {"lightgbm", "torch"}
+    assert all(v.metadata["device"] in ("cpu", "cuda") for v in versions)
+
+
+def test_C6_registry_versions_stages_and_rollback(tmp_path):
+    registry = ModelRegistry(LocalBlobStore(tmp_path))
+    first = registry.register("m", {"model.txt": b"one"}, {"framework": "x"})
+    second = registry.register("m", {"model.txt": b"two"}, {"framework": "x"})
+    registry.promote("m", second.version, reason="better")
+    registry.rollback("m", first.version, reason="incident")
+    assert registry.production("m").version == first.version
+    assert registry.read_file(first, "model.txt") == b"one"
+
+
+def test_C7_metadata_is_recorded_per_materialization(served):
+    event = served.instance.get_latest_materialization_event(dg.AssetKey("training_set"))
+    metadata = event.asset_materialization.metadata
+    assert len(metadata["training_set_hash"].value) >= 16
+    assert metadata["dagster/row_count"].value > 10_000
+
+
+def test_C8_serving_predicts_from_the_registry_and_the_online_store(served):
+    registry, production = _production(served)
+    features = OnlineFeatures.open(Path(served.resources["online"].root))
+    p = load_predictor(registry, production).predict_rows(features.rows([_request()]))
+    assert 0.0 < float(p[0]) < 1.0
+
+
+def test_C9_monitoring_finds_no_drift_in_a_profile_against_itself(built_warehouse):
+    with duckdb.connect(str(built_warehouse), read_only=True) as conn:
+        frame = pl.from_arrow(
+            conn.sql(
+                f"SELECT {', '.join(CATEGORICAL_FEATURES + NUMERIC_FEATURES)} "
+                "FROM marts.flight_features WHERE month = 5"
+            ).to_arrow_table()
+        )
+    view = profile_frame(frame)
+    report = feature_drift(view, view, CATEGORICAL_FEATURES, NUMERIC_FEATURES, 0.3, 0.3)
+    assert report.target_rows == frame.height and report.drifted == []
+
+
+# -- principles ---------------------------------------------------------------------------
+def test_P1_ci_cd_automation_lints_clean():
+    ruff = subprocess.run(
+        [str(BIN / "ruff"), "check", "mlops_assets", "bento"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout
+
+
+def test_P2_workflow_orchestration_orders_training_before_promotion():
+    from mlops_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    upstream = graph.get(dg.AssetKey("production_model")).parent_keys
+    assert dg.AssetKey("model_evaluation") in upstream
+
+
+def test_P3_reproducibility_the_stored_training_set_matches_its_hash(served):
+    registry, production = _production(served)
+    lineage = production.metadata["lineage"]
+    frame = load_training_set(registry, lineage["training_set_hash"])
+    assert frame_fingerprint(frame) == lineage["training_set_hash"]
+
+
+def test_P4_versioning_of_data_model_and_code(served):
+    _, production = _production(served)
+    lineage = production.metadata["lineage"]
+    assert lineage["training_set_hash"] and lineage["git_commit"]
+    assert lineage["dbt_models"] and production.checksums
+
+
+def test_P5_collaboration_one_contract_names_the_features():
+    from mlops_assets.assets.training import PROBLEM
+
+    assert PROBLEM.categorical == CATEGORICAL_FEATURES and PROBLEM.numeric == NUMERIC_FEATURES
+    assert PROBLEM.label == LABEL
+
+
+def test_P6_continuous_training_is_requested_on_drift_and_not_twice():
+    findings = [Finding("2013-06", "serving_drift", "drift")]
+    rows = {"2013-05": 28_000, "2013-06": 28_000}
+    assert decide_retrain(findings, "2013-04", rows, None, 0, 1000).retrain
+    assert not decide_retrain(findings, "2013-06", rows, None, 0, 1000).retrain
+
+
+def test_P7_metadata_tracking_links_each_version_to_its_run(served):
+    _, production = _production(served)
+    run = served.instance.get_run_by_id(production.metadata["lineage"]["dagster_run_id"])
+    assert run is not None and run.is_success
+
+
+def test_P8_continuous_monitoring_profiles_served_rows(served, tmp_path):
+    features = OnlineFeatures.open(Path(served.resources["online"].root))
+    store = ProfileStore(LocalBlobStore(tmp_path))
+    profiler = ServingProfiler(store, MODEL)
+    profiler.add("2013-12", features.rows([_request()] * 50), [0.2] * 50)
+    assert len(profiler.flush()) == 1
+    assert store.serving_window(MODEL, "2013-12").rows == 50
+
+
+def test_P9_feedback_loop_joins_predictions_with_outcomes(tmp_path):
+    log = tmp_path / "predictions-1.jsonl"
+    records = [
+        {
+            "request_id": f"r{i}",
+            "flight_id": f"2013-12-0{1 + i % 2}_UA_1_EWR",
+            "month": "2013-12",
+            "delay_probability": p,
+            "model_version": 1,
+        }
+        for i, p in enumerate([0.9, 0.1, 0.8, 0.2])
+    ]
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    frame = read_prediction_log(tmp_path, "2013-12").join(
+        pl.DataFrame({"request_id": ["r0", "r1", "r2", "r3"], "is_delayed": [1, 0, 1, 0]}),
+        on="request_id",
+    )
+    quality = overall_quality(frame)
+    assert quality["rows"] == 4 and quality["roc_auc"] == 1.0
