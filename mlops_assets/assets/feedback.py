@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from mlops_assets.assets.features import FLIGHT_FEATURES
-from mlops_assets.assets.monitoring import MONITORING_GROUP
+from mlops_assets.assets.monitoring import MONITORING_GROUP, judged
 from mlops_assets.assets.partitions import monthly_partitions
 from mlops_assets.core.live_quality import (
     daily_quality,
@@ -80,10 +80,12 @@ def live_quality(
         f"{d['delay_rate']:.3f} |"
         for d in days
     )
-    return dg.MaterializeResult(
-        metadata={
-            "status": status,
-            "summary": message,
+    return judged(
+        QUALITY_CHECK,
+        status,
+        "below_floor",
+        message,
+        {
             "logged_predictions": log.height,
             "labelled_rows": labelled.height,
             "unlabelled_rows": log.height - labelled.height,
@@ -98,15 +100,4 @@ def live_quality(
                 + table
             ),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=QUALITY_CHECK,
-                passed=status == "ok",
-                severity=dg.AssetCheckSeverity.ERROR
-                if status == "below_floor"
-                else dg.AssetCheckSeverity.WARN,
-                description=message,
-                metadata={"status": status},
-            )
-        ],
     )

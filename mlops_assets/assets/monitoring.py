@@ -44,23 +44,30 @@ def reference_profile(
     )
 
 
-def _outcome(status: str, message: str, metadata: dict) -> dg.MaterializeResult:
-    """The asset's metadata plus its check result: ERROR only for real drift, so a missing
-    reference or a thin window warns without ever asking for a retrain."""
+def judged(
+    check_name: str, status: str, failing: str, message: str, metadata: dict
+) -> dg.MaterializeResult:
+    """A monitoring asset's metadata plus its check result. Only the ``failing`` status (real
+    drift, AUC below the floor) is an ERROR; a thin window or a missing reference warns, so it
+    never asks for a retrain."""
     return dg.MaterializeResult(
         metadata={"status": status, "summary": message, **metadata},
         check_results=[
             dg.AssetCheckResult(
-                check_name=DRIFT_CHECK,
+                check_name=check_name,
                 passed=status == "ok",
                 severity=dg.AssetCheckSeverity.ERROR
-                if status == "drift"
+                if status == failing
                 else dg.AssetCheckSeverity.WARN,
                 description=message,
                 metadata={"status": status},
             )
         ],
     )
+
+
+def _outcome(status: str, message: str, metadata: dict) -> dg.MaterializeResult:
+    return judged(DRIFT_CHECK, status, "drift", message, metadata)
 
 
 @dg.asset(
