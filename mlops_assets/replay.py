@@ -144,10 +144,16 @@ def bootstrap(ticks, registry, name: str, start: str, policy, say) -> None:
 
 def serve_as_of(ticks, month: str | None) -> None:
     """Rebuild the online store with only what was known at the start of ``month`` (None: the
-    latest), and give the service time to swap it in."""
-    config = {
-        "ops": {"online_store": {"config": {"as_of": f"{month}-01T00:00:00" if month else None}}}
-    }
+    latest), and give the service time to swap it in; nothing to do if it is already that."""
+    as_of = f"{month}-01T00:00:00" if month else None
+    import dagster as dg
+
+    last = ticks.instance.get_latest_materialization_event(dg.AssetKey("online_store"))
+    if last is not None:
+        recorded = last.asset_materialization.metadata.get("as_of")
+        if recorded is not None and recorded.value == (as_of or "latest"):
+            return
+    config = {"ops": {"online_store": {"config": {"as_of": as_of}}}}
     ticks.run(None, config, {"mlops/month": month or "latest"}, assets=["online_store"])
     time.sleep(2.5)  # the service polls the store's CURRENT pointer every second
 
