@@ -25,8 +25,10 @@ MONTHS := 2013-01-01...2013-12-01
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	# >>> pytorch
 	# torch first, pinned: this version is a CPU wheel; a newer one pulls a multi-GB CUDA build
 	$(BIN)/pip install --quiet torch==2.13.0
+	# <<< pytorch
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -83,8 +85,8 @@ validate: setup
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 lint: setup
-	$(BIN)/ruff check mlops_assets tests benchmarks bento
-	$(BIN)/ruff format --check mlops_assets tests benchmarks bento
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 benchmark-features: setup
 	$(BIN)/python benchmarks/features.py

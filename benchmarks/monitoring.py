@@ -34,7 +34,7 @@ def profiling(rows: int) -> dict:
     from mlops_assets.core.blob_store import LocalBlobStore
     from mlops_assets.core.profile_store import ProfileStore
     from mlops_assets.core.serving_profiler import ServingProfiler
-    from mlops_assets.dataset.flight_delay import FEATURES
+    from mlops_assets.dataset.problem import FEATURES
     from mlops_assets.settings import DUCKDB_DATABASE
 
     with duckdb.connect(DUCKDB_DATABASE, read_only=True) as conn:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import wrk_load  # noqa: E402
 from mlops_assets.core.readiness import wait_until_ready  # noqa: E402
-from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST  # noqa: E402
+from mlops_assets.dataset.problem import EXAMPLE_REQUEST  # noqa: E402
 
 FLIGHT = EXAMPLE_REQUEST
 

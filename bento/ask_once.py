@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
-from mlops_assets.dataset.flight_delay import EXAMPLE_REQUEST
+from mlops_assets.dataset.problem import EXAMPLE_REQUEST
 
 HERE = Path(__file__).resolve().parent
 FLIGHT = EXAMPLE_REQUEST

@@ -26,7 +26,7 @@ from mlops_assets.core.predictor import load_predictor
 from mlops_assets.core.profile_store import ProfileStore
 from mlops_assets.core.registry import ModelRegistry
 from mlops_assets.core.serving_profiler import ServingProfiler
-from mlops_assets.dataset.flight_delay import flight_key
+from mlops_assets.dataset.problem import flight_key
 
 _HERE = Path(__file__).resolve().parent
 # A built Bento carries its model and online store in ./data; from the repo, ../data is used.

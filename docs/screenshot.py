@@ -5,7 +5,8 @@ project does not depend on a browser driver:
 
     apt-get install -y chromium
     python3 -m venv /tmp/pw && /tmp/pw/bin/pip install playwright==1.65.2
-    /tmp/pw/bin/python docs/screenshot.py http://127.0.0.1:3000/asset-groups docs/img/asset-graph.png
+    /tmp/pw/bin/python docs/screenshot.py \
+        http://127.0.0.1:3000/asset-groups docs/img/asset-graph.png
 
 Playwright drives the system Chromium (`executable_path`), so no browser is downloaded. The
 UI's first-visit community dialog is skipped before the shot.

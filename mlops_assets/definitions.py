@@ -4,14 +4,14 @@ import dagster as dg
 
 from mlops_assets import settings
 from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
-from mlops_assets.assets.feature_checks import flight_features_quality
+from mlops_assets.assets.feature_checks import features_match_contract
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.feedback import live_quality
 from mlops_assets.assets.ingestion import raw_assets
 from mlops_assets.assets.monitoring import arrival_drift, reference_profile, serving_drift
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, bento, online_store
-from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
+from mlops_assets.assets.training import CANDIDATES, training_set
 from mlops_assets.jobs import build_features_job, monitor_job, retrain_job
 from mlops_assets.resources.dbt import dbt_resource
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -27,8 +27,7 @@ defs = dg.Definitions(
         *raw_assets,
         feature_store_dbt_assets,
         training_set,
-        lightgbm_candidate,
-        torch_candidate,
+        *CANDIDATES,
         model_evaluation,
         production_model,
         online_store,
@@ -39,7 +38,7 @@ defs = dg.Definitions(
         arrival_drift,
         live_quality,
     ],
-    asset_checks=[flight_features_quality, promotion_gate],
+    asset_checks=[features_match_contract, promotion_gate],
     jobs=[build_features_job, retrain_job, monitor_job],
     schedules=schedules,
     sensors=sensors,

@@ -13,7 +13,7 @@ import sys
 from mlops_assets import settings  # noqa: F401  (data-folder defaults)
 from mlops_assets.core.registry import RegistryError
 from mlops_assets.core.reproduce import reproduce
-from mlops_assets.dataset.flight_delay import LABEL
+from mlops_assets.dataset.problem import LABEL
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 

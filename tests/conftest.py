@@ -34,6 +34,12 @@ dbt_project.preparer.prepare(dbt_project)
 BIN = Path(sys.executable).parent
 
 
+def readme_commands(root: Path = REPO) -> list[str]:
+    """The set-up commands at the top of a project's README, comments stripped."""
+    block = (root / "README.md").read_text().split("```bash", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

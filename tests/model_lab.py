@@ -8,15 +8,14 @@ import dagster as dg
 from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, online_store
-from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
+from mlops_assets.assets.training import CANDIDATES, training_set
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.online_store import OnlineStoreResource
 from mlops_assets.resources.warehouse import WarehouseResource
 
 TRAINING = [
     training_set,
-    lightgbm_candidate,
-    torch_candidate,
+    *CANDIDATES,
     model_evaluation,
     promotion_gate,
     production_model,
@@ -26,17 +25,23 @@ MODEL = "flight_delay"
 SMALL = {
     "training_set": {"train_months": 2},
     "lightgbm_candidate": {"num_boost_round": 300},
+    # >>> pytorch
     "torch_candidate": {"max_epochs": 2},
+    # <<< pytorch
 }
 # Better than the trivial baseline, well short of a full training budget.
 WEAK = {
     "lightgbm_candidate": {"num_boost_round": 3, "early_stopping_rounds": 3},
+    # >>> pytorch
     "torch_candidate": {"max_epochs": 1, "lr": 1e-4},
+    # <<< pytorch
 }
 WORSE = {
     "training_set": {"train_months": 2},
     "lightgbm_candidate": {"num_boost_round": 2, "learning_rate": 0.001, "num_leaves": 2},
+    # >>> pytorch
     "torch_candidate": {"max_epochs": 1, "lr": 1e-7},
+    # <<< pytorch
 }
 
 

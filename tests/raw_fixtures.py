@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from mlops_assets.dataset.nycflights13 import package_data_dir
+from mlops_assets.dataset.raw_tables import package_data_dir
 
 
 def make_raw_dir(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import readme_commands
+
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"
 
@@ -13,11 +15,6 @@ WORKFLOWS = REPO / ".github" / "workflows"
 def _make_targets() -> set[str]:
     text = (REPO / "Makefile").read_text()
     return set(re.findall(r"^([a-z][a-z0-9-]*):", text, re.MULTILINE))
-
-
-def _readme_commands() -> list[str]:
-    block = (REPO / "README.md").read_text().split("```bash", 1)[1].split("```", 1)[0]
-    return [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
 
 
 def _steps(workflow: str) -> dict[str, list[dict]]:
@@ -41,7 +38,7 @@ def test_every_workflow_step_runs_a_make_target_that_exists():
 
 
 def test_ci_runs_the_readme_test_command_and_uploads_the_bento():
-    demo, test = _readme_commands()
+    demo, test = readme_commands()
     assert (demo, test) == ("make demo", "make test")
     jobs = _steps("ci.yml")
     assert {"run": test} in jobs["test"]

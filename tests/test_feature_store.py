@@ -8,10 +8,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from mlops_assets.dataset import flight_delay as problem
+from mlops_assets.dataset import problem
 from tests.conftest import run_cli
 
-FLIGHT_FEATURES = dg.AssetKey(["marts", "flight_features"])
+FEATURE_MART = dg.AssetKey(["marts", "flight_features"])
 
 
 def test_full_graph_materializes_every_month_and_model(built_warehouse):
@@ -39,7 +39,7 @@ def test_full_graph_materializes_every_month_and_model(built_warehouse):
 
 def test_feature_contract_check_passed_and_reports_counts(built_warehouse):
     instance = dg.DagsterInstance.get()
-    check = dg.AssetCheckKey(FLIGHT_FEATURES, "flight_features_quality")
+    check = dg.AssetCheckKey(FEATURE_MART, "features_match_contract")
     [record] = instance.event_log_storage.get_asset_check_execution_history(check, limit=1)
     evaluation = record.event.dagster_event.event_specific_data
     assert evaluation.passed, evaluation.description
@@ -227,7 +227,7 @@ def test_failing_dbt_test_blocks_the_mart_and_keeps_the_previous_one(
         and not e.asset_check_evaluation_data.passed
     ]
     assert any("accepted_values_stg_nycflights13__flights_origin" in f.check_name for f in failed)
-    assert FLIGHT_FEATURES not in {
+    assert FEATURE_MART not in {
         m.asset_key
         for m in result.get_asset_materialization_events()
         and [
@@ -252,7 +252,7 @@ def test_asset_graph_runs_raw_to_staging_to_intermediate_to_marts():
     assert groups["staging/stg_nycflights13__flights"] == "staging"
     assert groups["intermediate/int_history__route"] == "intermediate"
     assert groups["marts/flight_features"] == "marts"
-    upstream = graph.get(FLIGHT_FEATURES).parent_keys
+    upstream = graph.get(FEATURE_MART).parent_keys
     ancestors, frontier = set(), set(upstream)
     while frontier:
         key = frontier.pop()

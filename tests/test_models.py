@@ -9,14 +9,14 @@ import pytest
 
 from mlops_assets.assets.evaluation import model_evaluation
 from mlops_assets.assets.promotion import production_model
-from mlops_assets.assets.training import lightgbm_candidate, torch_candidate, training_set
+from mlops_assets.assets.training import CANDIDATES, FRAMEWORKS, training_set
 from mlops_assets.core.encoding import FeatureSchemaError
 from mlops_assets.core.fingerprint import frame_fingerprint
 from mlops_assets.core.predictor import load_predictor
 from mlops_assets.core.registry import CorruptModelError
 from mlops_assets.core.reproduce import load_training_set, reproduce
 from mlops_assets.core.training_data import load_split
-from mlops_assets.dataset.flight_delay import LABEL
+from mlops_assets.dataset.problem import LABEL
 from tests.conftest import run_cli
 from tests.model_lab import MODEL, SMALL, WORSE, Lab
 
@@ -36,18 +36,18 @@ def test_first_model_is_promoted_because_it_beats_the_baseline(lab):
     [event] = [e for e in lab.registry.events(MODEL) if e["stage"] == "production"]
     assert "beats baseline" in event["reason"]
     versions = lab.registry.versions(MODEL)
-    assert {v.metadata["framework"] for v in versions} == {"lightgbm", "torch"}
-    assert all(v.metadata["device"] == "cpu" for v in versions)  # torch's CPU fallback
+    assert {v.metadata["framework"] for v in versions} == set(FRAMEWORKS)
+    assert all(v.metadata["device"] == "cpu" for v in versions)  # CPU fallback without a GPU
     assert production.metadata["metrics"]["test"]["roc_auc"] > 0.6
 
 
 def test_retraining_with_same_inputs_reproduces_metrics_and_lightgbm_file(lab):
     before = {v.version for v in lab.registry.versions(MODEL)}
-    result = lab.run(SMALL, selection=[training_set, lightgbm_candidate, torch_candidate])
+    result = lab.run(SMALL, selection=[training_set, *CANDIDATES])
     assert result.success
     new = [v for v in lab.registry.versions(MODEL) if v.version not in before]
     old = [v for v in lab.registry.versions(MODEL) if v.version in before]
-    for framework in ("lightgbm", "torch"):
+    for framework in FRAMEWORKS:
         [a] = [v for v in old if v.metadata["framework"] == framework]
         [b] = [v for v in new if v.metadata["framework"] == framework]
         assert a.metadata["metrics"] == b.metadata["metrics"], framework
@@ -73,9 +73,7 @@ def test_promotion_refuses_a_worse_challenger_in_the_same_run(lab):
 def test_promotion_refuses_a_worse_challenger_in_a_run_of_its_own(lab):
     # The latest evaluation (from the refused run above, or made here) names a worse challenger.
     production = lab.registry.production(MODEL)
-    assert not lab.run(
-        WORSE, selection=[training_set, lightgbm_candidate, torch_candidate, model_evaluation]
-    ).success
+    assert not lab.run(WORSE, selection=[training_set, *CANDIDATES, model_evaluation]).success
     alone = lab.run({}, selection=[production_model])
     assert not alone.success
     failure = alone.failure_data_for_node("production_model").user_failure_data

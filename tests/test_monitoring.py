@@ -12,7 +12,7 @@ from mlops_assets.core.profile_store import ProfileStore
 from mlops_assets.core.profiling import ProfileError, from_bytes, profile_frame, to_bytes
 from mlops_assets.core.retrain_decision import Finding, decide_retrain
 from mlops_assets.core.serving_profiler import ServingProfiler
-from mlops_assets.dataset.flight_delay import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from mlops_assets.dataset.problem import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 COLUMNS = ", ".join((*CATEGORICAL_FEATURES, *NUMERIC_FEATURES))
 

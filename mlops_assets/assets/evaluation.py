@@ -5,11 +5,17 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from mlops_assets.assets.training import PROBLEM, TRAINING_GROUP, load_training_frame
+from mlops_assets.assets.training import (
+    CANDIDATES,
+    PROBLEM,
+    TRAINING_GROUP,
+    load_training_frame,
+)
 from mlops_assets.core.metrics import calibration_table, classification_report, slice_auc
 from mlops_assets.core.model_card import metrics_table
 from mlops_assets.core.predictor import BaselinePredictor, load_predictor
 from mlops_assets.core.promotion import decide
+from mlops_assets.dataset import problem
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 
@@ -29,13 +35,17 @@ def evaluate_version(
     return classification_report(y, p, model.metadata["threshold"]), p
 
 
-@dg.asset(group_name=TRAINING_GROUP, kinds={"python"}, code_version="1")
+@dg.asset(
+    group_name=TRAINING_GROUP,
+    kinds={"python"},
+    code_version="1",
+    ins={asset.key.path[-1]: dg.AssetIn(asset.key) for asset in CANDIDATES},
+)
 def model_evaluation(
     context: dg.AssetExecutionContext,
     training_set: dict,
-    lightgbm_candidate: dict,
-    torch_candidate: dict,
     model_registry: ModelRegistryResource,
+    **candidates: dict,
 ) -> dg.Output[dict]:
     """Scores every contender on the same test month and names the best candidate."""
     registry, name = model_registry.registry(), model_registry.model_name
@@ -45,7 +55,7 @@ def model_evaluation(
     y = test.get_column(PROBLEM.label).cast(pl.Float64).to_numpy()
 
     reports, scores = {}, {}
-    for candidate in (lightgbm_candidate, torch_candidate):
+    for candidate in candidates.values():
         label = f"v{candidate['version']} ({candidate['framework']})"
         reports[label], scores[candidate["version"]] = evaluate_version(
             registry, name, candidate["version"], test
@@ -56,17 +66,17 @@ def model_evaluation(
         production_report, _ = evaluate_version(registry, name, production.version, test)
         reports[f"production v{production.version}"] = production_report
     prior = float(train.get_column(PROBLEM.label).cast(pl.Float64).mean())
-    baseline_p = BaselinePredictor(prior=prior).predict_proba(test)
+    baseline_p = BaselinePredictor(prior, problem.BASELINE_COLUMNS).predict_proba(test)
     baseline = classification_report(y, baseline_p, threshold=prior)
-    reports["baseline (route/carrier delay rate)"] = baseline
+    reports[f"baseline ({' / '.join(problem.BASELINE_COLUMNS)})"] = baseline
 
     challenger = max(
-        (lightgbm_candidate, torch_candidate),
+        candidates.values(),
         key=lambda c: reports[f"v{c['version']} ({c['framework']})"]["roc_auc"],
     )
     challenger_report = reports[f"v{challenger['version']} ({challenger['framework']})"]
     p = scores[challenger["version"]]
-    slices = {col: slice_auc(y, p, test.get_column(col).to_list()) for col in ("carrier", "origin")}
+    slices = {col: slice_auc(y, p, test.get_column(col).to_list()) for col in problem.SLICE_COLUMNS}
     calibration = calibration_table(y, p)
     evaluation = {
         "training_set_hash": training_set["hash"],
@@ -96,8 +106,12 @@ def model_evaluation(
             "production_roc_auc": production_report["roc_auc"]
             if production_report
             else float("nan"),
-            "lightgbm_roc_auc": reports[f"v{lightgbm_candidate['version']} (lightgbm)"]["roc_auc"],
-            "torch_roc_auc": reports[f"v{torch_candidate['version']} (torch)"]["roc_auc"],
+            **{
+                f"{c['framework']}_roc_auc": reports[f"v{c['version']} ({c['framework']})"][
+                    "roc_auc"
+                ]
+                for c in candidates.values()
+            },
             "comparison": dg.MetadataValue.md(metrics_table(reports, "model")),
             "calibration": dg.MetadataValue.md(
                 "| predicted | rows | mean predicted | observed |\n| --- | --- | --- | --- |\n"

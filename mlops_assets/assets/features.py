@@ -16,6 +16,7 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from mlops_assets.dataset import problem
 from mlops_assets.resources.dbt import dbt_project
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL
 
@@ -54,4 +55,6 @@ def feature_store_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResou
     yield from dbt.cli(["build"], context=context).stream()
 
 
-FLIGHT_FEATURES = get_asset_key_for_model([feature_store_dbt_assets], "flight_features")
+FEATURE_MART = get_asset_key_for_model(
+    [feature_store_dbt_assets], problem.FEATURE_TABLE.split(".")[-1]
+)

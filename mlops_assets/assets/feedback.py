@@ -4,7 +4,7 @@ day, and a blocking check that fails when live AUC falls below the floor."""
 import dagster as dg
 import polars as pl
 
-from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.assets.monitoring import MONITORING_GROUP, judged
 from mlops_assets.assets.partitions import monthly_partitions
 from mlops_assets.core.live_quality import (
@@ -13,7 +13,7 @@ from mlops_assets.core.live_quality import (
     read_feedback,
     read_prediction_log,
 )
-from mlops_assets.dataset import flight_delay as problem_contract
+from mlops_assets.dataset import problem as problem_contract
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
@@ -25,7 +25,7 @@ QUALITY_CHECK = "live_auc_above_floor"
 @dg.asset(
     group_name=MONITORING_GROUP,
     partitions_def=monthly_partitions,
-    deps=[FLIGHT_FEATURES],
+    deps=[FEATURE_MART],
     check_specs=[dg.AssetCheckSpec(QUALITY_CHECK, asset="live_quality", blocking=True)],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
@@ -60,7 +60,7 @@ def live_quality(
         .join(feedback.rename({"is_delayed": "reported"}), on="request_id", how="left")
         .with_columns(pl.coalesce("is_delayed", "reported").alias("is_delayed"))
         .filter(pl.col("is_delayed").is_not_null())
-        # flight_id starts with the local flight date (see dataset.flight_delay.flight_key)
+        # flight_id starts with the local flight date (see dataset.problem.flight_key)
         .with_columns(pl.col("flight_id").str.slice(0, 10).str.to_date().alias("flight_date"))
     )
     overall = overall_quality(labelled)

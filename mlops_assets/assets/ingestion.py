@@ -9,7 +9,7 @@ import dagster as dg
 from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.core.raw_contract import RawTable
 from mlops_assets.core.raw_loader import RAW_SCHEMA, LoadReport, load_months, load_table
-from mlops_assets.dataset.nycflights13 import MONTHLY_TABLES, STATIC_TABLES
+from mlops_assets.dataset.raw_tables import MONTHLY_TABLES, STATIC_TABLES
 from mlops_assets.resources.raw_files import RawFilesResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 

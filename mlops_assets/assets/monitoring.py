@@ -7,13 +7,13 @@ import time
 import dagster as dg
 import polars as pl
 
-from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.assets.partitions import monthly_partitions
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import PROBLEM, load_training_frame
 from mlops_assets.core.drift import feature_drift
 from mlops_assets.core.profiling import ProfileError, profile_frame
-from mlops_assets.dataset.flight_delay import FEATURE_TABLE
+from mlops_assets.dataset.problem import EVENT_DATE, FEATURE_TABLE
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.profile_store import ProfileStoreResource
@@ -151,7 +151,7 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
 @dg.asset(
     group_name=MONITORING_GROUP,
     partitions_def=monthly_partitions,
-    deps=[FLIGHT_FEATURES, reference_profile, production_model],
+    deps=[FEATURE_MART, reference_profile, production_model],
     check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="arrival_drift", blocking=True)],
     automation_condition=dg.AutomationCondition.eager(),
     pool=WAREHOUSE_POOL,
@@ -176,16 +176,16 @@ def arrival_drift(
         frame = pl.from_arrow(
             conn.sql(
                 f"SELECT {', '.join((*PROBLEM.categorical, *PROBLEM.numeric))} "
-                f"FROM {FEATURE_TABLE} WHERE flight_date >= DATE '{start}' "
-                f"AND flight_date < DATE '{start}' + INTERVAL 1 MONTH"
+                f"FROM {FEATURE_TABLE} WHERE {EVENT_DATE} >= DATE '{start}' "
+                f"AND {EVENT_DATE} < DATE '{start}' + INTERVAL 1 MONTH"
             ).to_arrow_table()
         )
     base = {"model_version": production.version, "dagster/row_count": frame.height}
     if frame.height < monitoring_policy.min_serving_rows:
         return _outcome(
-            "too_few_rows", f"{frame.height} arrived flights in {month}: too few to judge", base
+            "too_few_rows", f"{frame.height} arrived rows in {month}: too few to judge", base
         )
     view = profile_frame(frame)
     return _judge(
-        view, month, production, profiles.store(), monitoring_policy, base, "arrived flights"
+        view, month, production, profiles.store(), monitoring_policy, base, "arrived rows"
     )

@@ -4,7 +4,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from mlops_assets.dataset.nycflights13 import PARTITIONS_END, PARTITIONS_START
+from mlops_assets.dataset.raw_tables import PARTITIONS_END, PARTITIONS_START
 
 monthly_partitions = dg.MonthlyPartitionsDefinition(
     start_date=PARTITIONS_START, end_date=PARTITIONS_END

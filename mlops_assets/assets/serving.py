@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from dagster_dbt import get_asset_key_for_model
 
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.partitions import monthly_partitions, months_in
@@ -43,7 +42,12 @@ class OnlineStoreConfig(dg.Config):
 
 @dg.asset(
     group_name=SERVING_GROUP,
-    deps=[get_asset_key_for_model([feature_store_dbt_assets], t) for t in ONLINE_TABLES],
+    # every dbt model of the `online` layer (a fork without online models has none)
+    deps=[
+        key
+        for key, group in feature_store_dbt_assets.group_names_by_key.items()
+        if group == "online"
+    ],
     pool=WAREHOUSE_POOL,
     kinds={"sqlite"},
     code_version="1",

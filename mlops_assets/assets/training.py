@@ -1,4 +1,4 @@
-"""Training: a time-split training set and two candidate models, each registered as a version.
+"""Training: a time-split training set and candidate models, each registered as a version.
 
 Data moves between these assets by reference (a content-addressed Parquet file in the registry
 store, a model version number), so re-running a step never copies large frames through Dagster.
@@ -9,15 +9,15 @@ import io
 import dagster as dg
 import polars as pl
 
-from mlops_assets.assets.features import FLIGHT_FEATURES
+from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.core import provenance
-from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm, fit_torch
+from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm
 from mlops_assets.core.fingerprint import frame_fingerprint
 from mlops_assets.core.model_card import render_model_card
 from mlops_assets.core.registry import sha256
 from mlops_assets.core.reproduce import load_training_set, training_set_key
 from mlops_assets.core.training_data import SplitSpec, load_split, split_query, validate_split
-from mlops_assets.dataset import flight_delay as problem_contract
+from mlops_assets.dataset import problem as problem_contract
 from mlops_assets.resources.dbt import dbt_project
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
@@ -34,7 +34,7 @@ PROBLEM = Problem(
 class TrainingSetConfig(dg.Config):
     """Train on ``train_months`` months, validate on the next, test on ``test_month``."""
 
-    test_month: str = "2013-12"
+    test_month: str = problem_contract.DEFAULT_TEST_MONTH
     train_months: int = 6
     min_rows_per_split: int = 1000
 
@@ -42,9 +42,9 @@ class TrainingSetConfig(dg.Config):
 def training_set_query(spec: SplitSpec) -> str:
     columns = [
         problem_contract.ENTITY_KEY,
-        "flight_date",
-        "carrier",
-        "origin",
+        problem_contract.EVENT_DATE,
+        *problem_contract.SLICE_COLUMNS,
+        *problem_contract.BASELINE_COLUMNS,
         *dict.fromkeys(problem_contract.FEATURES),
         problem_contract.LABEL,
     ]
@@ -52,14 +52,14 @@ def training_set_query(spec: SplitSpec) -> str:
         spec,
         problem_contract.FEATURE_TABLE,
         list(dict.fromkeys(columns)),
-        "flight_date",
+        problem_contract.EVENT_DATE,
         [problem_contract.EVENT_TIME, problem_contract.ENTITY_KEY],
     )
 
 
 @dg.asset(
     group_name=TRAINING_GROUP,
-    deps=[FLIGHT_FEATURES],
+    deps=[FEATURE_MART],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "parquet"},
     code_version="1",
@@ -83,7 +83,7 @@ def training_set(
     if not store.exists(training_set_key(digest)):
         store.put(training_set_key(digest), buffer.getvalue())
     file_sha256 = sha256(store.get(training_set_key(digest)))
-    upstream = context.instance.get_latest_materialization_event(FLIGHT_FEATURES)
+    upstream = context.instance.get_latest_materialization_event(FEATURE_MART)
     counts = (
         frame.group_by("split")
         .agg(
@@ -103,7 +103,9 @@ def training_set(
         "spec": spec.as_dict(),
         "rows": frame.height,
         "feature_run_id": upstream.run_id if upstream else None,
-        "dbt_models": provenance.dbt_model_checksums(dbt_project.manifest_path, "flight_features"),
+        "dbt_models": provenance.dbt_model_checksums(
+            dbt_project.manifest_path, problem_contract.FEATURE_TABLE.split(".")[-1]
+        ),
     }
     return dg.Output(
         ref,
@@ -205,6 +207,7 @@ def lightgbm_candidate(
     )
 
 
+# >>> pytorch
 class TorchConfig(dg.Config):
     max_epochs: int = 12
     batch_size: int = 4096
@@ -220,7 +223,19 @@ def torch_candidate(
     model_registry: ModelRegistryResource,
 ) -> dg.Output[dict]:
     """Embeddings + MLP; CUDA with bf16 when a GPU is present, else the CPU."""
+    from mlops_assets.core.candidates import fit_torch
+
     frame = load_training_frame(model_registry, training_set)
     return _register(
         context, model_registry, training_set, fit_torch(frame, PROBLEM, config.model_dump())
     )
+
+
+# <<< pytorch
+# Every candidate is evaluated on the same test month; the best one may be promoted.
+# A candidate asset is named ``<framework>_candidate``.
+CANDIDATES = (lightgbm_candidate,)
+# >>> pytorch
+CANDIDATES += (torch_candidate,)
+# <<< pytorch
+FRAMEWORKS = tuple(asset.key.path[-1].removesuffix("_candidate") for asset in CANDIDATES)

@@ -12,12 +12,7 @@ import polars as pl
 
 from mlops_assets.core.encoding import FeatureEncoder
 from mlops_assets.core.metrics import best_f1_threshold, classification_report
-from mlops_assets.core.predictor import (
-    ENCODER_FILE,
-    LIGHTGBM_FILE,
-    TORCH_CONFIG_FILE,
-    TORCH_WEIGHTS_FILE,
-)
+from mlops_assets.core.predictor import ENCODER_FILE, LIGHTGBM_FILE
 
 
 @dataclass(frozen=True)
@@ -91,7 +86,9 @@ def fit_lightgbm(frame: pl.DataFrame, problem: Problem, params: dict, rounds: di
     )
 
 
+# >>> pytorch
 def fit_torch(frame: pl.DataFrame, problem: Problem, params: dict, device=None) -> Candidate:
+    from mlops_assets.core.predictor import TORCH_CONFIG_FILE, TORCH_WEIGHTS_FILE
     from mlops_assets.core.torch_trainer import (
         NumericScaler,
         TorchPredictorNet,
@@ -142,3 +139,6 @@ def fit_torch(frame: pl.DataFrame, problem: Problem, params: dict, device=None) 
             "train_rows": train.height,
         },
     )
+
+
+# <<< pytorch

@@ -1,5 +1,7 @@
 """A markdown model card per version: what it is, how good it is, where it came from."""
 
+from mlops_assets.dataset import problem
+
 
 def metrics_table(reports: dict[str, dict], first_column: str = "split") -> str:
     """Markdown table of classification reports, one row per key of ``reports``."""
@@ -21,8 +23,7 @@ def render_model_card(name: str, metadata: dict) -> str:
     split = lineage["split"]
     return f"""# Model card: {name} ({metadata["framework"]})
 
-**Task**: predict whether a flight arrives more than 15 minutes late, two hours before
-scheduled departure. **Decision threshold**: {metadata["threshold"]} (max F1 on validation).
+**Task**: {problem.TASK}. **Decision threshold**: {metadata["threshold"]} (max F1 on validation).
 
 ## Data
 - test month {split["test_month"]}, validation the month before, training the
@@ -40,6 +41,5 @@ scheduled departure. **Decision threshold**: {metadata["threshold"]} (max F1 on 
 - params: `{metadata["params"]}`
 
 ## Limits
-Trained on New York departures of 2013 only; cancelled and diverted flights are excluded
-from training, so the model says nothing about cancellations.
+{problem.LIMITS}
 """

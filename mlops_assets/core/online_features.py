@@ -10,11 +10,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mlops_assets.core.online_store import current_store, read_tables
-from mlops_assets.dataset.flight_delay import (
-    HISTORY_STATS,
-    HISTORY_WINDOWS_DAYS,
-    WEATHER_FEATURES,
-)
+
+# The module, not its names: a fork's contract need not define these serving-only ones.
+from mlops_assets.dataset import problem
 
 DEPARTURE_TZ = ZoneInfo("America/New_York")  # every origin in this dataset is in New York
 DECISION_LEAD = timedelta(minutes=120)
@@ -40,8 +38,8 @@ class FlightRequest:
 
 def _history(row: dict | None, prefix: str) -> dict:
     out = {}
-    for days in HISTORY_WINDOWS_DAYS:
-        for stat in HISTORY_STATS:
+    for days in problem.HISTORY_WINDOWS_DAYS:
+        for stat in problem.HISTORY_STATS:
             name = f"{prefix}_{days}d_{stat}"
             value = row.get(name) if row else None
             out[name] = (value or 0) if stat == "n_arrived" else value
@@ -123,7 +121,7 @@ class OnlineFeatures:
             "weather_age_minutes": (
                 int((decision - observed).total_seconds() // 60) if observed else None
             ),
-            **{w: weather.get(w) for w in WEATHER_FEATURES},
+            **{w: weather.get(w) for w in problem.WEATHER_FEATURES},
             **_history(route, "route"),
             **_history(self.carriers[request.carrier], "carrier"),
             **_history(self.origin_hours.get((request.origin, local.hour)), "origin_hour"),

@@ -17,8 +17,10 @@ from mlops_assets.core.registry import ModelRegistry, ModelVersion, RegistryErro
 
 ENCODER_FILE = "encoder.json"
 LIGHTGBM_FILE = "model.txt"
+# >>> pytorch
 TORCH_WEIGHTS_FILE = "weights.pt"
 TORCH_CONFIG_FILE = "network.json"
+# <<< pytorch
 
 
 class Predictor(Protocol):
@@ -44,6 +46,7 @@ class LightGBMPredictor:
         return np.asarray(self.booster.predict(matrix), dtype=np.float64)
 
 
+# >>> pytorch
 @dataclass
 class TorchPredictor:
     net: object
@@ -63,12 +66,14 @@ class TorchPredictor:
         return predict_net(self.net, categorical, numeric)
 
 
+# <<< pytorch
 @dataclass
 class BaselinePredictor:
-    """The trivial baseline: the route's recent delay rate, else the carrier's, else the prior."""
+    """The trivial baseline: the first non-null of recent-rate ``columns`` (for flights the
+    route's 30-day delay rate, else the carrier's), else the training prior."""
 
     prior: float
-    columns: tuple[str, ...] = ("route_30d_delay_rate", "carrier_30d_delay_rate")
+    columns: tuple[str, ...]
 
     def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
         expr = pl.coalesce([pl.col(c) for c in self.columns] + [pl.lit(self.prior)])
@@ -83,10 +88,12 @@ def load_predictor(registry: ModelRegistry, version: ModelVersion) -> Predictor:
 
         text = registry.read_file(version, LIGHTGBM_FILE).decode()
         return LightGBMPredictor(booster=booster_from_text(text), encoder=encoder)
+    # >>> pytorch
     if framework == "torch":
         from mlops_assets.core.torch_trainer import NumericScaler, load_net
 
         config = json.loads(registry.read_file(version, TORCH_CONFIG_FILE))
         net = load_net(config["network"], registry.read_file(version, TORCH_WEIGHTS_FILE))
         return TorchPredictor(net=net, encoder=encoder, scaler=NumericScaler(**config["scaler"]))
+    # <<< pytorch
     raise RegistryError(f"{version.tag} has unknown framework {framework!r}")

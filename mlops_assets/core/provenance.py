@@ -10,7 +10,9 @@ TRAINING_CODE = (
     "training_data.py",
     "encoding.py",
     "lightgbm_trainer.py",
+    # >>> pytorch
     "torch_trainer.py",
+    # <<< pytorch
     "metrics.py",
     "fingerprint.py",
 )

@@ -11,6 +11,7 @@ STORAGE_TYPES = {
     "int": "BIGINT",
     "float": "DOUBLE",
     "str": "VARCHAR",
+    "date": "DATE",
     "timestamp": "TIMESTAMPTZ",
 }
 
@@ -29,6 +30,7 @@ _ACCEPTED_DETECTED_TYPES = {
     },
     "float": {"FLOAT", "DOUBLE", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"},
     "str": {"VARCHAR"},
+    "date": {"DATE"},
     "timestamp": {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"},
 }
 
@@ -47,6 +49,8 @@ class RawTable:
     key: tuple[str, ...]
     # Columns holding the calendar year and month, for tables that arrive month by month.
     month_columns: tuple[str, str] | None = None
+    # ...or one DATE column, for tables dated that way.
+    date_column: str | None = None
     null_string: str = "NA"
     description: str = ""
     column_descriptions: dict[str, str] = field(default_factory=dict)
@@ -55,6 +59,17 @@ class RawTable:
         unknown = {c: t for c, t in self.columns.items() if t not in STORAGE_TYPES}
         if unknown:
             raise ValueError(f"raw table '{self.name}': unknown logical types {unknown}")
+        if self.month_columns and self.date_column:
+            raise ValueError(f"raw table '{self.name}': month_columns or date_column, not both")
+
+    def month_sql(self) -> str:
+        """SQL for the row's month as the integer yyyymm."""
+        if self.date_column:
+            return f'(year("{self.date_column}") * 100 + month("{self.date_column}"))'
+        if self.month_columns:
+            year_col, month_col = self.month_columns
+            return f'("{year_col}" * 100 + "{month_col}")'
+        raise ValueError(f"raw table '{self.name}' is not monthly: it has no month columns")
 
 
 def check_columns(

@@ -56,9 +56,8 @@ def _stage(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path) -> 
 
 
 def _month_filter(table: RawTable, months: list[tuple[int, int]]) -> str:
-    year_col, month_col = table.month_columns
     wanted = ", ".join(str(y * 100 + m) for y, m in months)
-    return f'("{year_col}" * 100 + "{month_col}") IN ({wanted})'
+    return f"{table.month_sql()} IN ({wanted})"
 
 
 def _check_keys(conn: duckdb.DuckDBPyConnection, table: RawTable) -> None:
@@ -91,12 +90,11 @@ def _report(conn: duckdb.DuckDBPyConnection, table: RawTable) -> LoadReport:
         f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {_INCOMING} t"
     ).fetchone()
     by_month = {}
-    if table.month_columns:
-        year_col, month_col = table.month_columns
+    if table.month_columns or table.date_column:
         by_month = {
-            f"{y:04d}-{m:02d}": n
-            for y, m, n in conn.execute(
-                f'SELECT "{year_col}", "{month_col}", count(*) FROM {_INCOMING} '
+            f"{ym // 100:04d}-{ym % 100:02d}": n
+            for ym, n in conn.execute(
+                f"SELECT {table.month_sql()} AS ym, count(*) FROM {_INCOMING} "
                 "GROUP BY ALL ORDER BY ALL"
             ).fetchall()
         }

