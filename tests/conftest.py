@@ -92,3 +92,19 @@ def served(built_warehouse, tmp_path_factory):
     assert lab.run({}, selection=[online_store]).success
     assert lab.run({}, selection=[batch_predictions], partition_key="2013-12-01").success
     return lab
+
+
+def pytest_collection_finish(session) -> None:
+    """Start the rendered project's set-up early when its test is selected (rendered_project)."""
+    selected = (item.nodeid for item in session.items)
+    if any(nodeid.startswith("tests/test_template.py::test_the_rendered") for nodeid in selected):
+        from tests.rendered_project import start_setup
+
+        start_setup()
+
+
+def pytest_sessionfinish(session) -> None:
+    """Never leave the background set-up running past the session."""
+    from tests.rendered_project import stop_setup
+
+    stop_setup()

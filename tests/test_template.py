@@ -6,26 +6,22 @@ command, in an environment that shares nothing with this one but the pip cache.
 """
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BIN, REPO, readme_commands
+from tests.rendered_project import (
+    PACKAGE,
+    SLUG,
+    outside_env,
+    project,
+    render,
+    wait_for_setup,
+)
 
-ANSWERS = {"project_name": "Gate Watch", "include_pytorch": "no"}
-SLUG, PACKAGE = "gate-watch", "gate_watch"
 CODE = ("*.py", "*.toml", "*.yml", "*.yaml", "Makefile", ".ci/run")
-
-
-def render(output: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(BIN / "cookiecutter"), str(REPO), "--no-input", "-o", str(output), *extra],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def text_files(root: Path) -> dict[str, str]:
@@ -42,27 +38,9 @@ def text_files(root: Path) -> dict[str, str]:
     return files
 
 
-def outside_env() -> dict[str, str]:
-    """This session's environment minus everything that points at this checkout or its venv."""
-    venv = str(REPO / ".venv")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MLOPS_", "MAKE", "MFLAGS", "VIRTUAL_ENV", "PYTHON"))
-        and key not in ("DAGSTER_HOME", "DUCKDB_DATABASE")
-    }
-    env["PATH"] = os.pathsep.join(
-        p for p in env["PATH"].split(os.pathsep) if not p.startswith((venv, str(BIN)))
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("render")
-    result = render(output, *(f"{key}={value}" for key, value in ANSWERS.items()))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output / SLUG
+def rendered() -> Path:
+    return project()
 
 
 def test_the_package_is_renamed_everywhere_and_template_machinery_stays_behind(rendered):
@@ -143,6 +121,9 @@ def test_a_name_that_is_not_a_python_package_is_refused_and_nothing_is_written(t
 def test_the_rendered_project_passes_its_own_readme_test_command(rendered):
     demo, test = readme_commands(rendered)
     assert test == "make test"
+    # `make test` sets up first; that part ran in the background since collection
+    code, log = wait_for_setup()
+    assert code == 0, log
     result = subprocess.run(
         test.split(),
         cwd=rendered,
