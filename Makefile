@@ -20,7 +20,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 MONTHLY := key:"raw/flights" or key:"raw/weather"
 MONTHS := 2013-01-01...2013-12-01
 
-.PHONY: setup features demo replay dbt-build export-bento import-bento containerize test dev serve lint validate benchmark-features benchmark-training
+.PHONY: setup features demo replay dbt-build export-bento import-bento containerize test dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,8 +88,20 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Known advisories in the installed packages (PyPI's vulnerability data; needs pypi.org's JSON
+# API, which CI's runners reach and the development machine does not). Torch is a local wheel.
+audit: setup
+	$(BIN)/pip install --quiet pip-audit==2.10.1
+	mkdir -p $(MLOPS_DATA_DIR)
+	$(BIN)/pip freeze --exclude-editable | grep -v '^torch==' > $(MLOPS_DATA_DIR)/requirements-audit.txt
+	$(BIN)/pip-audit --strict --no-deps --disable-pip -r $(MLOPS_DATA_DIR)/requirements-audit.txt
+
 benchmark-features: setup
 	$(BIN)/python benchmarks/features.py
 
 benchmark-training: setup
 	$(BIN)/python benchmarks/training.py
+
+# Overload and SIGTERM figures of the service (needs `make demo` first, and wrk).
+benchmark-reliability: setup
+	$(BIN)/python benchmarks/reliability.py --runs 3

@@ -5,6 +5,8 @@ Needs a data folder with a production model and an online store (`make demo` mak
 
     MLOPS_DATA_DIR=data python benchmarks/serving.py --seconds 5 --connections 16
 
+(a relative MLOPS_DATA_DIR is resolved here, before the servers start in their own folders)
+
 The load generator is Python (httpx, asyncio) on the same 2-core machine as the server, so
 absolute HTTP figures include client cost; the ratios compare like with like.
 """
@@ -131,6 +133,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
+    # The servers run in their own working directories: hand them an absolute data folder.
+    os.environ["MLOPS_DATA_DIR"] = str(Path(os.environ["MLOPS_DATA_DIR"]).resolve())
     bin_dir = Path(sys.executable).parent
     results = {"in-process": in_process(2000)}
 
@@ -183,8 +187,8 @@ def main() -> None:
             process = subprocess.Popen(
                 command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            _wait_any(f"http://127.0.0.1:{port}/predict", process)
         try:
+            _wait_any(f"http://127.0.0.1:{port}/predict", process)
             results[name] = over_http(
                 f"http://127.0.0.1:{port}", args.seconds, args.connections, "no-op" not in name
             )

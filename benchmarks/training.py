@@ -28,6 +28,7 @@ from mlops_assets.assets.training import (  # noqa: E402
 from mlops_assets.core.encoding import FeatureEncoder  # noqa: E402
 from mlops_assets.core.lightgbm_trainer import DEFAULT_PARAMS  # noqa: E402
 from mlops_assets.core.reproduce import load_training_set  # noqa: E402
+from mlops_assets.resources.json_io_manager import JsonIOManager  # noqa: E402
 from mlops_assets.resources.model_registry import ModelRegistryResource  # noqa: E402
 from mlops_assets.resources.warehouse import warehouse_resource  # noqa: E402
 
@@ -61,7 +62,7 @@ def main() -> None:
     resources = {
         "warehouse": warehouse_resource(),
         "model_registry": ModelRegistryResource(local_root=str(root / "registry")),
-        "io_manager": dg.FilesystemIOManager(base_dir=str(root / "io")),
+        "io_manager": JsonIOManager(base_dir=str(root / "io")),
     }
     instance = dg.DagsterInstance.ephemeral()
     assets = [training_set, lightgbm_candidate]

@@ -14,6 +14,7 @@ from mlops_assets.assets.serving import batch_predictions, bento, online_store
 from mlops_assets.assets.training import CANDIDATES, training_set
 from mlops_assets.jobs import build_features_job, monitor_job, retrain_job
 from mlops_assets.resources.dbt import dbt_resource
+from mlops_assets.resources.json_io_manager import JsonIOManager
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.online_store import OnlineStoreResource
@@ -50,5 +51,7 @@ defs = dg.Definitions(
         "online": OnlineStoreResource(),
         "profiles": ProfileStoreResource(),
         "monitoring_policy": MonitoringPolicy(),
+        # step outputs as JSON, never pickled (docs/reliability.md, security checklist)
+        "io_manager": JsonIOManager(),
     },
 )

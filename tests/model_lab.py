@@ -9,6 +9,7 @@ from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, online_store
 from mlops_assets.assets.training import CANDIDATES, training_set
+from mlops_assets.resources.json_io_manager import JsonIOManager
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.online_store import OnlineStoreResource
 from mlops_assets.resources.warehouse import WarehouseResource
@@ -56,7 +57,7 @@ class Lab:
             "warehouse": WarehouseResource(database=str(warehouse)),
             "model_registry": self.registry_resource,
             "online": OnlineStoreResource(root=str(root / "data" / "online_store")),
-            "io_manager": dg.FilesystemIOManager(base_dir=str(root / "io")),
+            "io_manager": JsonIOManager(base_dir=str(root / "io")),
         }
 
     @property

@@ -111,3 +111,25 @@ def test_retrain_guardrails_cooldown_new_rows_and_already_learnt():
     assert not thin.retrain and "28,000 new labelled rows" in thin.reason
     learnt = decide_retrain(FINDING, "2013-06", ROWS, None, 0, 1)
     assert not learnt.retrain and "already" in learnt.reason
+
+
+def test_the_sketch_ks_test_agrees_with_scipy_on_the_same_samples():
+    """The drift checks' KS test runs on whylogs sketches (no `viz` extra): same verdicts and
+    statistics within the sketch's quantile grid of scipy's exact two-sample test."""
+    import numpy as np
+    import polars as pl
+    from scipy.stats import ks_2samp
+
+    from mlops_assets.core.profiling import ks_test
+
+    rng = np.random.default_rng(1)
+    for shift in (0.0, 0.5, 1.0):
+        a, b = rng.normal(0, 1, 80), rng.normal(shift, 1, 120)
+        views = [profile_frame(pl.DataFrame({"x": x})).get_column("x") for x in (a, b)]
+        ours, exact = ks_test().calculate(*views), ks_2samp(a, b)
+        assert abs(ours.statistic - exact.statistic) <= 0.02
+        assert (ours.pvalue < 0.01) == (exact.pvalue < 0.01)
+    assert (
+        ks_test().calculate(*[profile_frame(pl.DataFrame({"s": ["a"]})).get_column("s")] * 2)
+        is None
+    )

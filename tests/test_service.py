@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mlops_assets.assets.serving import PREDICTIONS_TABLE
-from mlops_assets.core.readiness import wait_until_ready
+from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
 from mlops_assets.dataset.problem import EXAMPLE_REQUEST
 from tests.conftest import free_port
 from tests.model_lab import MODEL
@@ -33,35 +33,19 @@ def service(served):
         "MLOPS_RELOAD_SECONDS": "0.5",
         "BENTOML_DO_NOT_TRACK": "true",
     }
-    log = (served.root / "bentoml.log").open("w")  # closed after the server stops
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "bentoml"),
-            "serve",
-            "service:FlightDelay",
-            "--working-dir",
-            str(REPO / "bento"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log = served.root / "bentoml.log"
+    log.unlink(missing_ok=True)
+    process = start_bentoml_serve(REPO / "bento", port, env, log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(f"{url}/readyz", process)
     except (RuntimeError, TimeoutError):
         process.kill()
-        log.close()
-        raise AssertionError((served.root / "bentoml.log").read_text()[-3000:]) from None
+        raise AssertionError(log.read_text()[-3000:]) from None
     with httpx.Client(base_url=url, timeout=30) as client:
         yield client
     process.terminate()
     process.wait(timeout=30)
-    log.close()
 
 
 def test_served_predictions_equal_batch_scoring_for_the_same_flights(service, built_warehouse):

@@ -1,7 +1,12 @@
 """Where registry files live: a local folder by default, an S3 bucket by configuration.
 
-Both stores write whole objects only. The local one writes a temp file and renames it, so a
-reader never sees half a file; S3 PUTs are atomic by nature.
+Both stores write whole objects only. The local one writes a temp file and renames (or links)
+it into place, so a reader never sees half a file; S3 PUTs are atomic by nature.
+
+Both also offer create-if-absent (``put_if_absent``), the one primitive that lets concurrent
+writers share a registry: a version or event number belongs to whoever creates its object
+first. Listing can only suggest a free number; two writers that list at the same moment
+suggest the same one.
 """
 
 import os
@@ -9,9 +14,15 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+# S3 answers a conditional PUT on an existing key with 412 PreconditionFailed, and one that
+# races another conditional PUT on the same key with 409 ConditionalRequestConflict.
+TAKEN_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
+PROBE_KEY = ".conditional-write-probe"
+
 
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
+    def put_if_absent(self, key: str, data: bytes) -> bool: ...
     def get(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
@@ -23,8 +34,8 @@ class LocalBlobStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
-    def put(self, key: str, data: bytes) -> None:
-        path = self.root / key
+    def _write_temp(self, path: Path, data: bytes) -> str:
+        """A fully written, fsynced hidden temp file beside ``path`` (hidden: ``list`` skips it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
@@ -32,10 +43,35 @@ class LocalBlobStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        tmp = self._write_temp(path, data)
+        try:
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create ``key`` unless it exists. True when it now holds ``data``: created by this
+        call, or an identical earlier write. ``os.link`` of a complete temp file fails if the
+        name exists, so exactly one of several racing writers wins, and none is ever half seen.
+        """
+        path = self.root / key
+        tmp = self._write_temp(path, data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return path.read_bytes() == data
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        _fsync_dir(path.parent)  # the new name survives a power cut before later writes do
+        return True
 
     def get(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
@@ -54,17 +90,66 @@ class LocalBlobStore:
         )
 
 
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class S3BlobStore:
     """An S3 bucket and prefix, through any boto3 S3 client (e.g. dagster-aws' S3Resource)."""
 
     def __init__(self, client, bucket: str, prefix: str = ""):
         self.client, self.bucket, self.prefix = client, bucket, prefix.strip("/")
+        self._conditional_writes_checked = False
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create ``key`` unless it exists (S3 conditional write, ``If-None-Match: *``).
+
+        True when it now holds ``data``: created by this call, or an identical earlier write
+        (botocore retries a PUT whose answer was lost, and the retry finds the first attempt).
+        """
+        self._check_conditional_writes()
+        if self._create(self._key(key), data):
+            return True
+        return self.exists(key) and self.get(key) == data
+
+    def _create(self, full_key: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=full_key, Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in TAKEN_CODES or status == 412:
+                return False
+            raise
+        return True
+
+    def _check_conditional_writes(self) -> None:
+        """Refuse an S3-compatible server that ignores ``If-None-Match``: with it, concurrent
+        writers would silently overwrite each other. Two conditional PUTs of one probe key
+        (once per store object): the second must be refused."""
+        if self._conditional_writes_checked:
+            return
+        probe = self._key(PROBE_KEY)
+        self._create(probe, b"probe")
+        if self._create(probe, b"probe"):
+            raise RuntimeError(
+                f"s3://{self.bucket}/{probe}: the S3 endpoint ignored 'If-None-Match: *' and "
+                "overwrote an existing object; concurrent registry writers would lose versions. "
+                "Use AWS S3 or an S3-compatible server that supports conditional writes."
+            )
+        self._conditional_writes_checked = True
 
     def get(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()

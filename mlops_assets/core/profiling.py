@@ -6,9 +6,11 @@ is the whole workaround. Everything else asks this module for profiles.
 """
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy import stats
 
 os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")
 if not hasattr(np, "unicode_"):
@@ -66,8 +68,39 @@ def from_bytes(data: bytes, name: str = "profile") -> ProfileView:
         raise ProfileError(f"{name} is not a readable whylogs profile ({exc})") from exc
 
 
-def ks_test():
-    """whylogs' sketch-based KS test (its viz extra needs the NumPy alias above, too)."""
-    from whylogs.viz.drift.column_drift_algorithms import KS
+@dataclass(frozen=True)
+class KSScore:
+    statistic: float
+    pvalue: float
 
-    return KS()
+
+class SketchKS:
+    """Two-sample Kolmogorov-Smirnov test on two columns' KLL sketches, whylogs' own method:
+    the largest CDF gap over both sketches' quantile grids, its p-value from the KS
+    distribution. Here because whylogs ships it only inside its ``viz`` extra, whose import
+    pulls IPython and a Pillow with published advisories; tests/test_monitoring.py checks the
+    figures against whylogs' where the extra is installed."""
+
+    quantiles = np.linspace(0, 1, 100)
+
+    def calculate(self, target_column_view, reference_column_view) -> KSScore | None:
+        target = target_column_view.get_metric("distribution")
+        reference = reference_column_view.get_metric("distribution")
+        if target is None or reference is None:
+            return None
+        target, reference = target.kll.value, reference.kll.value
+        if target.is_empty() or reference.is_empty():
+            return None
+        grid = sorted(
+            {*target.get_quantiles(self.quantiles), *reference.get_quantiles(self.quantiles)}
+        )
+        gap = np.abs(np.asarray(target.get_cdf(grid)) - np.asarray(reference.get_cdf(grid)))
+        statistic = float(gap[: len(grid)].max())
+        m, n = target.get_n(), reference.get_n()
+        pvalue = float(stats.distributions.kstwo.sf(statistic, np.round(m * n / (m + n))))
+        return None if np.isnan(pvalue) else KSScore(statistic, pvalue)
+
+
+def ks_test() -> SketchKS:
+    """The KS test the drift checks use."""
+    return SketchKS()

@@ -10,18 +10,24 @@ import httpx
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Poll ``url`` until it answers 200; raise if the process exits or time runs out."""
+    """Poll ``url`` until it answers 200; raise if the process exits or time runs out (then
+    the process is killed, so that it does not keep holding its port)."""
     deadline = time.monotonic() + timeout
+    last = "no answer"
     while True:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
+            last = f"{response.status_code} {response.text[:500]}"
+        except httpx.HTTPError as exc:
+            last = f"{type(exc).__name__}: {exc}"
         if process.poll() is not None:
             raise RuntimeError(f"server exited with code {process.returncode} before {url}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} not ready after {timeout:.0f} s")
+        if time.monotonic() > deadline:  # never leave it running, holding its port
+            process.kill()
+            process.wait(timeout=30)
+            raise TimeoutError(f"{url} not ready after {timeout:.0f} s; last answer: {last}")
         time.sleep(0.5)
 
 
