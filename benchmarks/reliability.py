@@ -60,12 +60,20 @@ def overload(url: str, connections: int, seconds: float) -> dict:
     """wrk floods /predict; the prober measures health endpoints and admitted predictions."""
     probes: dict[str, list[float]] = {p: [] for p in (*HEALTH, "/predict")}
     codes: Counter = Counter()
-    done = threading.Event()
+    done, warm = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
 
     def probe():
+        try:
+            _probe()
+        except BaseException as exc:  # reported by the main thread: a failed run prints no ratio
+            failures.append(exc)
+
+    def _probe():
         with httpx.Client(base_url=url, timeout=30) as client:
             for path in HEALTH:  # connection set up before the load starts
                 client.get(path)
+            warm.set()
             while not done.is_set():
                 for path in HEALTH:
                     began = time.perf_counter()
@@ -81,11 +89,14 @@ def overload(url: str, connections: int, seconds: float) -> dict:
 
     prober = threading.Thread(target=probe)
     prober.start()
+    warm.wait(timeout=30)
     try:
         flood = wrk_load.wrk(f"{url}/predict", EXAMPLE_REQUEST, connections, seconds)
     finally:
         done.set()
         prober.join()
+    if failures:
+        raise RuntimeError(f"prober failed under load: {failures[0]!r}") from failures[0]
     out = {f"{p} p99 ms": _ms(v, 0.99) for p, v in probes.items() if v}
     out["health max ms"] = max(max(probes[p]) for p in HEALTH) * 1000
     out["refused share"] = flood["errors"] / max(1, flood["req_s"] * seconds)

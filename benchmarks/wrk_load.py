@@ -43,7 +43,7 @@ def wrk(url: str, body: dict, connections: int, seconds: float) -> dict:
             text=True,
             check=True,
         ).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "req_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
