@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from mlops_assets.assets.evaluation import PromotionConfig, evaluate_version
+from mlops_assets.assets.run_guard import refuse_if_run_ended
 from mlops_assets.assets.training import TRAINING_GROUP
 from mlops_assets.core.promotion import decide
 from mlops_assets.core.reproduce import load_training_set
@@ -58,6 +59,7 @@ def production_model(
             f"{'v' + str(current.version) if current else 'empty'}",
             metadata={"challenger_version": model_evaluation["challenger"]},
         )
+    refuse_if_run_ended(context, "promoting")
     registry.promote(
         name,
         model_evaluation["challenger"],

@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from mlops_assets.assets.features import FEATURE_MART
+from mlops_assets.assets.run_guard import refuse_if_run_ended
 from mlops_assets.core import provenance
 from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm
 from mlops_assets.core.fingerprint import frame_fingerprint
@@ -132,6 +133,7 @@ def load_training_frame(model_registry: ModelRegistryResource, ref: dict) -> pl.
 
 def _register(context, model_registry: ModelRegistryResource, ref: dict, candidate: Candidate):
     """Register a candidate with its lineage and model card; report it as asset metadata."""
+    refuse_if_run_ended(context, "registering a candidate")
     registry = model_registry.registry()
     lineage = {
         "training_set_hash": ref["hash"],

@@ -1,23 +1,55 @@
-"""The dbt project, prepared once: dagster-dbt needs its manifest when definitions load."""
+"""The dbt project, prepared once: dagster-dbt needs its manifest when definitions load.
+
+dbt is run from the venv of the Python that loads the project (``<venv>/bin/dbt``), not looked
+up on PATH: IDEs, cron, process managers and ``.venv/bin/dagster dev`` run without an activated
+venv, and dagster-dbt's default preparer and resource would then fail with "The dbt executable
+'dbt' was not found on PATH" and the code location would load no assets.
+"""
 
 import shutil
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
+from dagster_shared.record import replace
 
 from mlops_assets.settings import DBT_PROJECT_DIR
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# Under `dagster dev` the manifest is rebuilt on load; tests and CI call
-# `dbt_project.preparer.prepare(dbt_project)` (or `dbt parse`) themselves.
-dbt_project.prepare_if_dev()
 
 
 def dbt_executable() -> str:
     """dbt beside this Python (the project's venv) even when the venv is not activated."""
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+class VenvDbtProjectPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (``dbt deps`` + ``dbt parse`` under its concurrent-update guard),
+    running :func:`dbt_executable` instead of whatever ``dbt`` PATH holds.
+
+    dagster-dbt's DbtProject has no ``dbt_executable`` option; its preparer builds a
+    DbtCliResource with the PATH default in these two steps, so they are the seam to override.
+    """
+
+    def _cli(self, project: DbtProject) -> DbtCliResource:
+        return DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+
+    def _prepare_packages(self, project: DbtProject) -> None:
+        self._cli(project).cli(["deps", "--quiet"], target_path=project.target_path).wait()
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        self._cli(project).cli(
+            self._prepare_project_cli_args, target_path=project.target_path
+        ).wait()
+        self._invalidate_seeds_in_partial_parse(project)
+
+
+dbt_project = replace(
+    DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
+    preparer=VenvDbtProjectPreparer(),
+)
+# Under `dagster dev` the manifest is rebuilt on load; tests and CI call
+# `dbt_project.preparer.prepare(dbt_project)` (or `dbt parse`) themselves.
+dbt_project.prepare_if_dev()
 
 
 def dbt_resource() -> DbtCliResource:

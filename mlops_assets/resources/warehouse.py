@@ -3,7 +3,8 @@
 DuckDB admits one writing process per file. Every asset that opens it runs in the ``duckdb``
 concurrency pool (limit 1, set in the instance's dagster.yaml), and the connection waits for
 the file lock instead of failing, so a step started by another tool (a notebook, the dbt CLI)
-queues rather than crashes.
+queues rather than crashes. Past ``lock_timeout_seconds`` it raises ``WarehouseLockedError``,
+which names the file, the time waited and what to do.
 """
 
 import time
@@ -19,6 +20,15 @@ from pydantic import Field
 from mlops_assets.settings import DUCKDB_MEMORY_LIMIT
 
 WAREHOUSE_POOL = "duckdb"
+# How often a blocked connection tries the file lock again.
+LOCK_RETRY_SECONDS = 0.5
+
+
+class WarehouseLockedError(duckdb.IOException):
+    """Another process kept the warehouse file locked for longer than the resource waits.
+
+    A subclass of DuckDB's IOException, so code that handles DuckDB's own error still does.
+    """
 
 
 class WarehouseResource(DuckDBResource):
@@ -34,21 +44,43 @@ class WarehouseResource(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        deadline = time.monotonic() + self.lock_timeout_seconds
-        if self.database != ":memory:":
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)  # a fresh data folder
-        while True:
-            try:
-                conn = duckdb.connect(self.database, config=dict(self.connection_config))
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        conn = self._connect()
         try:
             yield conn
         finally:
             conn.close()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, retrying while another process holds DuckDB's lock on it."""
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)  # a fresh data folder
+        started = time.monotonic()
+        told = False
+        while True:
+            try:
+                return duckdb.connect(self.database, config=dict(self.connection_config))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                waited = time.monotonic() - started
+                if waited >= self.lock_timeout_seconds:
+                    raise WarehouseLockedError(self._locked_message(exc, waited)) from exc
+                if not told:  # once, so a step that waits says why in its log
+                    dg.get_dagster_logger().info(
+                        f"warehouse {self.database} is locked by another process; waiting up "
+                        f"to {self.lock_timeout_seconds:g} s for it ({exc})"
+                    )
+                    told = True
+                time.sleep(min(LOCK_RETRY_SECONDS, self.lock_timeout_seconds - waited))
+
+    def _locked_message(self, exc: duckdb.IOException, waited: float) -> str:
+        return (
+            f"warehouse {self.database} is still locked by another process after {waited:.1f} s "
+            f"(lock_timeout_seconds={self.lock_timeout_seconds:g}). DuckDB admits one process per "
+            "file: let that process finish or close it (a Dagster run outside the 'duckdb' pool, "
+            "`dbt build`, a notebook or DuckDB shell holding a connection), or raise "
+            f"lock_timeout_seconds on the warehouse resource. DuckDB said: {exc}"
+        )
 
 
 def warehouse_resource() -> WarehouseResource:
