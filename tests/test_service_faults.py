@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
@@ -99,9 +100,12 @@ def test_the_openapi_contract_holds_under_schemathesis(start, tmp_path):
             str(Path(sys.executable).parent / "schemathesis"),
             "run",
             f"{service.url}/docs.json",
+            # every check but one: a date outside the store's calendar is a documented 400
+            # that no JSON schema can express (docs/reliability.md)
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,"
-            "response_schema_conformance,negative_data_rejection",
+            "all",
+            "--exclude-checks",
+            "positive_data_acceptance",
             "--max-examples",
             "60",
             "--seed",
@@ -193,7 +197,10 @@ def test_sigterm_under_load_loses_no_request_and_flushes_log_and_profiles(start)
             "MLOPS_DRAIN_SECONDS": "1",
         }
     )
+    workers = psutil.Process(service.process.pid).children(recursive=True)
     run = sigterm_under_load(service.process, service.url)  # waits for the exit (60 s at most)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == [], "a worker outlived `bentoml serve`"
     in_flight, after = run["in_flight"], run["after"]
     assert set(in_flight) == {200} and in_flight[200] > 50, in_flight
     assert set(after) <= {200, "refused"}, after
@@ -267,8 +274,6 @@ def test_a_damaged_model_file_is_never_served(start, served):
 
 
 def _children(pid: int) -> list[int]:
-    import psutil
-
     return [child.pid for child in psutil.Process(pid).children(recursive=True)]
 
 

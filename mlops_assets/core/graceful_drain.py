@@ -38,7 +38,8 @@ def install_sigterm_drain(
             return previous(signum, frame)
         started.set()
         start_draining()
-        shut = stop_listening()
+        # the server's own handler is a bound method of the server (uvicorn's handle_exit)
+        shut = stop_listening(getattr(previous, "__self__", None))
         logger.info(
             "SIGTERM: %d listening socket(s) shut; draining open connections for %.1f s",
             shut,
@@ -53,8 +54,10 @@ def install_sigterm_drain(
     return True
 
 
-def stop_listening() -> int:
-    """Shut down every listening TCP socket of this process (and so its shared copies)."""
+def stop_listening(server=None) -> int:
+    """Shut down every listening TCP socket of this process, so its shared copies refuse new
+    connections too; then close the HTTP server's listeners (``server.servers``, uvicorn's),
+    whose event loop would otherwise spin on the shut socket."""
     count = 0
     for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
         try:
@@ -72,4 +75,6 @@ def stop_listening() -> int:
             pass
         finally:
             sock.close()
+    for listener in getattr(server, "servers", None) or ():
+        listener.close()  # stops accepting; open connections go on
     return count
