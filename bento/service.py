@@ -72,6 +72,8 @@ PROFILE_SECONDS = float(os.environ.get("MLOPS_PROFILE_SECONDS", "10"))
 PROFILE_MAX_ROWS = int(os.environ.get("MLOPS_PROFILE_MAX_ROWS", "5000"))
 PROFILING = os.environ.get("MLOPS_PROFILING", "on") != "off"  # off: for the overhead benchmark
 MAX_BATCH = 1000
+# Requests of at least this many flights are looked up and scored column-wise (one frame).
+FRAME_MIN_ROWS = 16
 # Requests in flight past which the service answers 429 instead of queueing without bound;
 # /livez, /readyz and /metrics are never limited (docs/reliability.md has the figures).
 MAX_CONCURRENCY = int(os.environ.get("MLOPS_MAX_CONCURRENCY", "32"))  # 0: no limit
@@ -121,6 +123,11 @@ class Prediction(BaseModel):
     predicted_delayed: bool
     threshold: float
     model_version: int
+    stale_minutes: int = Field(
+        description="How far the decision time (2 h before departure) lies past the latest "
+        "data in the online store: 0 when the store covers it; otherwise the history features "
+        "are those known at the store's horizon"
+    )
 
 
 class Predictions(BaseModel):
@@ -240,10 +247,14 @@ class FlightDelay:
             raise bentoml.exceptions.ServiceUnavailable(STATE.not_ready_reason)
         requests = [FlightRequest(**f.model_dump()) for f in flights]
         try:
-            rows = live.features.rows(requests)
+            if len(requests) >= FRAME_MIN_ROWS:  # column-wise: lookup and model in batches
+                rows = live.features.frame(requests)
+                probabilities = live.predictor.predict_proba(rows)
+            else:
+                rows = live.features.rows(requests)
+                probabilities = live.predictor.predict_rows(rows)
         except UnknownEntityError as exc:
             raise InvalidArgument(f"{exc.field}: {exc}") from exc
-        probabilities = live.predictor.predict_rows(rows)
         threshold = float(live.version.metadata["threshold"])
         lineage = live.version.metadata.get("lineage", {})
         predictions = [
@@ -253,14 +264,15 @@ class FlightDelay:
                 predicted_delayed=bool(p >= threshold),
                 threshold=threshold,
                 model_version=live.version.version,
+                stale_minutes=live.features.stale_minutes(r),
             )
-            for p in probabilities
+            for p, r in zip(probabilities, requests, strict=True)
         ]
         at = time.time()
         months = [f.scheduled_departure.strftime("%Y-%m") for f in flights]
         for month in dict.fromkeys(months) if PROFILING else ():
             picked = [i for i, m in enumerate(months) if m == month]
-            self.profiler.add(month, [rows[i] for i in picked], [probabilities[i] for i in picked])
+            self.profiler.add(month, rows, probabilities, picked)
         self.log.write(
             [
                 {

@@ -4,7 +4,7 @@ service, sharing its feature lookup (``OnlineFeatures``) and its predictor."""
 import os
 import subprocess
 import sys
-from datetime import datetime
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -13,10 +13,11 @@ import polars as pl
 from mlops_assets.assets.features import feature_store_dbt_assets
 from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.assets.promotion import production_model
+from mlops_assets.assets.training import PROBLEM
 from mlops_assets.core.bento_bundle import stage_build_context
-from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
-from mlops_assets.core.online_store import current_store, write_store
+from mlops_assets.core.online_store import append_store, current_store, store_meta, write_store
 from mlops_assets.core.predictor import load_predictor
+from mlops_assets.dataset import problem
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.online_store import OnlineStoreResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
@@ -24,9 +25,9 @@ from mlops_assets.settings import DATA_DIR, PROJECT_ROOT
 
 SERVING_GROUP = "serving"
 ONLINE_TABLES = (
+    "online_arrivals",
     "online_routes",
     "online_carriers",
-    "online_origin_hours",
     "online_planes",
     "online_origin_weather",
     "online_calendar",
@@ -34,10 +35,23 @@ ONLINE_TABLES = (
 PREDICTIONS_TABLE = "predictions.flight_delay_batch"
 
 
+# Tables a new month only adds to: appended by key to a copy of the current store.
+APPEND_KEYS = {
+    "online_arrivals": ("flight_id",),
+    "online_origin_weather": ("origin", "observed_at_utc"),
+}
+
+
+# Large tables kept as one Arrow frame in the store (the service reads them column-wise).
+FRAMES = ("online_arrivals",)
+
+
 class OnlineStoreConfig(dg.Config):
-    """``as_of`` (UTC, ISO) serves the past: only history known before it (for replays)."""
+    """``as_of`` (UTC, ISO) serves the past: only history known before it (for replays).
+    ``full_rebuild`` writes every row again instead of appending what is new."""
 
     as_of: str | None = None
+    full_rebuild: bool = False
 
 
 @dg.asset(
@@ -50,12 +64,16 @@ class OnlineStoreConfig(dg.Config):
     ],
     pool=WAREHOUSE_POOL,
     kinds={"sqlite"},
-    code_version="1",
+    code_version="2",
 )
 def online_store(
     config: OnlineStoreConfig, warehouse: WarehouseResource, online: OnlineStoreResource
 ) -> dg.MaterializeResult:
-    """Copies the latest per-entity features into a new SQLite file and swaps it in."""
+    """The online store: arrivals (for request-time history windows), weather, entities.
+    Appends what is new to a copy of the current store when it serves the same ``as_of``;
+    writes a whole new one otherwise. Either way the swap is atomic."""
+    started = time.perf_counter()
+    as_of = config.as_of or "latest"
     with warehouse.get_connection() as conn:
         if config.as_of:
             conn.execute("SET VARIABLE online_as_of = CAST(? AS TIMESTAMP)", [config.as_of])
@@ -63,35 +81,24 @@ def online_store(
             t: pl.from_arrow(conn.sql(f"SELECT * FROM online.{t}").to_arrow_table())
             for t in ONLINE_TABLES
         }
-    path = write_store(online.path, tables)
+    tables["online_meta"] = pl.DataFrame({"name": ["as_of"], "value": [as_of]})
+    if not config.full_rebuild and store_meta(online.path).get("as_of") == as_of:
+        path, added = append_store(online.path, tables, APPEND_KEYS, FRAMES)
+        mode = "append"
+    else:
+        path = write_store(online.path, tables, FRAMES)
+        added, mode = {t: tables[t].height for t in APPEND_KEYS}, "full"
     return dg.MaterializeResult(
         metadata={
             "path": str(path),
-            "as_of": config.as_of or "latest",
+            "as_of": as_of,
+            "mode": mode,
+            "seconds": round(time.perf_counter() - started, 3),
             "size_bytes": path.stat().st_size,
             **{f"rows_{t}": frame.height for t, frame in tables.items()},
+            **{f"added_{t}": n for t, n in added.items()},
         }
     )
-
-
-def _requests(flights: pl.DataFrame) -> list[FlightRequest]:
-    return [
-        FlightRequest(
-            carrier=f["carrier"],
-            flight_number=f["flight_number"],
-            origin=f["origin"],
-            dest=f["dest"],
-            tailnum=f["tailnum"],
-            scheduled_departure=datetime(
-                f["flight_date"].year,
-                f["flight_date"].month,
-                f["flight_date"].day,
-                f["sched_dep_hour"],
-                f["sched_dep_minute"],
-            ),
-        )
-        for f in flights.iter_rows(named=True)
-    ]
 
 
 @dg.asset(
@@ -108,36 +115,30 @@ def batch_predictions(
     online: OnlineStoreResource,
     model_registry: ModelRegistryResource,
 ) -> dg.MaterializeResult:
-    """Scores a month's scheduled flights with the production model, through the same lookup
-    and predict code as the online service."""
+    """Scores a month's flights with the production model from the offline mart's features,
+    the features the model was trained on; the service computes the same values online
+    (tests/test_online_parity.py), so batch and online predictions agree."""
     registry, name = model_registry.registry(), model_registry.model_name
     version = registry.production(name)
     if version is None:
         raise dg.Failure("no production model: materialize production_model first")
     predictor = load_predictor(registry, version)
-    features = OnlineFeatures.open(online.path)
     months = ", ".join(str(y * 100 + m) for y, m in months_in(context.partition_time_window))
+    features = ", ".join(PROBLEM.categorical + PROBLEM.numeric)
     with warehouse.get_connection() as conn:
-        flights = pl.from_arrow(
+        frame = pl.from_arrow(
             conn.sql(
-                "SELECT flight_id, flight_date, carrier, flight_number, origin, dest, tailnum, "
-                "sched_dep_hour, sched_dep_minute FROM intermediate.int_flights "
-                f"WHERE year * 100 + month IN ({months}) ORDER BY flight_id"
+                f"SELECT flight_id, {features} FROM {problem.FEATURE_TABLE} "
+                f"WHERE year(flight_date) * 100 + month(flight_date) IN ({months}) "
+                "ORDER BY flight_id"
             ).to_arrow_table()
         )
-    requests, kept, unknown = _requests(flights), [], {}
-    for request, flight_id in zip(requests, flights.get_column("flight_id"), strict=True):
-        try:
-            features.row(request)
-            kept.append((flight_id, request))
-        except UnknownEntityError as exc:
-            unknown[exc.field] = unknown.get(exc.field, 0) + 1
-    rows = features.rows([r for _, r in kept])
-    probability = predictor.predict_rows(rows)
+    kept = frame.get_column("flight_id").to_list()
+    probability = predictor.predict_proba(frame.drop("flight_id"))
     threshold = version.metadata["threshold"]
     scored = pl.DataFrame(
         {
-            "flight_id": [f for f, _ in kept],
+            "flight_id": kept,
             "probability": probability,
             "predicted_delayed": probability >= threshold,
             "model_version": [version.version] * len(kept),
@@ -164,7 +165,7 @@ def batch_predictions(
         metadata={
             "dagster/row_count": len(kept),
             "model_version": version.version,
-            "skipped_unknown_entities": dg.MetadataValue.json(unknown),
+            "features_from": problem.FEATURE_TABLE,
             "mean_probability": float(probability.mean()) if len(kept) else float("nan"),
             "predicted_delayed_rate": float((probability >= threshold).mean())
             if len(kept)

@@ -25,15 +25,26 @@ class _Reservoir:
     def __init__(self, size: int, rng: random.Random):
         self.size, self.rng, self.seen, self.items = size, rng, 0, []
 
-    def offer(self, rows: list[dict], probabilities) -> None:
-        for pair in zip(rows, probabilities, strict=True):
+    def offer(self, rows, probabilities, picked: list[int]) -> None:
+        """Offer the picked rows of ``rows`` (dicts, or a polars frame: kept as a reference
+        and turned into a dict only at flush, off the request path)."""
+        for i in picked:
             self.seen += 1
             if len(self.items) < self.size:
-                self.items.append(pair)
+                self.items.append((rows, i, probabilities[i]))
             else:
                 slot = self.rng.randrange(self.seen)
                 if slot < self.size:
-                    self.items[slot] = pair
+                    self.items[slot] = (rows, i, probabilities[i])
+
+    def rows(self) -> list[dict]:
+        return [
+            {
+                **(rows[i] if isinstance(rows, list) else rows.row(i, named=True)),
+                "prediction": float(p),
+            }
+            for rows, i, p in self.items
+        ]
 
 
 class ServingProfiler:
@@ -43,13 +54,15 @@ class ServingProfiler:
         self._months: dict[str, _Reservoir] = {}
         self._lock = threading.Lock()
 
-    def add(self, month: str, rows: list[dict], probabilities) -> None:
-        """Offer scored rows (features; the prediction is added at flush) to the sample."""
+    def add(self, month: str, rows, probabilities, picked: list[int] | None = None) -> None:
+        """Offer scored rows (feature dicts or a frame; ``picked``: which of them, default
+        all; the prediction is added at flush) to the sample."""
+        picked = range(len(rows)) if picked is None else picked
         with self._lock:
             reservoir = self._months.get(month)
             if reservoir is None:
                 reservoir = self._months[month] = _Reservoir(self.max_rows, self._rng)
-            reservoir.offer(rows, probabilities)
+            reservoir.offer(rows, probabilities, picked)
 
     def flush(self) -> list[str]:
         """Profile and store each month's sample; returns the keys written."""
@@ -58,8 +71,7 @@ class ServingProfiler:
         written = []
         for month, reservoir in months.items():
             try:
-                rows = [{**row, "prediction": float(p)} for row, p in reservoir.items]
-                view = profile_rows(rows)
+                view = profile_rows(reservoir.rows())
                 written.append(self.store.put_serving(self.model, month, view, reservoir.seen))
             except Exception:
                 logger.exception("serving profile for %s dropped (%d rows)", month, reservoir.seen)
