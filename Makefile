@@ -89,11 +89,13 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 # Known advisories in the installed packages (PyPI's vulnerability data; needs pypi.org's JSON
-# API, which CI's runners reach and the development machine does not). Torch is a local wheel.
+# API, which CI's runners reach and the development machine does not). Torch is a local
+# wheel, which that data does not know.
 audit: setup
 	$(BIN)/pip install --quiet pip-audit==2.10.1
 	mkdir -p $(MLOPS_DATA_DIR)
-	$(BIN)/pip freeze --exclude-editable | grep -v '^torch==' > $(MLOPS_DATA_DIR)/requirements-audit.txt
+	$(BIN)/pip freeze --exclude-editable > $(MLOPS_DATA_DIR)/requirements-audit.txt
+	sed -i '/^torch==/d' $(MLOPS_DATA_DIR)/requirements-audit.txt  # [pytorch]
 	$(BIN)/pip-audit --strict --no-deps --disable-pip -r $(MLOPS_DATA_DIR)/requirements-audit.txt
 
 benchmark-features: setup

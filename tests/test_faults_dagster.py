@@ -30,6 +30,7 @@ from tests.processes import started, wait_for
 # --- the code location without an activated venv ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_definitions_load_and_prepare_dbt_without_the_venv_on_path(tmp_path):
     """IDEs, cron and process managers run `.venv/bin/dagster` with PATH lacking the venv."""
     # A copy of the code, so that `dbt parse` writes its own target/, not the one that this
@@ -136,6 +137,7 @@ def failures(instance, run_id: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_succeeds(
     served, built_warehouse, tmp_path
 ):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from mlops_assets.core.online_features import OnlineFeatures, flight_requests
 from mlops_assets.dataset import problem
@@ -44,6 +45,7 @@ def _differences(offline: pl.DataFrame, online: pl.DataFrame) -> dict[str, int]:
     return out
 
 
+@pytest.mark.slow
 def test_online_features_equal_the_mart_for_every_flight_of_the_year(served: Lab, built_warehouse):
     features = OnlineFeatures.open(Path(served.resources["online"].root))
     mart = _mart(built_warehouse)

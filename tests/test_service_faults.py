@@ -92,6 +92,7 @@ def start(served, tmp_path):
         service.stop()
 
 
+@pytest.mark.slow
 def test_the_openapi_contract_holds_under_schemathesis(start, tmp_path):
     service = start()
     report = tmp_path / "schemathesis.json"
@@ -154,6 +155,7 @@ def test_every_error_has_the_documented_shape(start):
     assert "Traceback" not in log and "[ERROR]" not in log, log[-2000:]
 
 
+@pytest.mark.slow
 def test_overload_answers_429_while_health_endpoints_answer(start):
     service = start({"MLOPS_MAX_CONCURRENCY": "2"})
     heavy = {"flights": [FLIGHT] * 1000}
@@ -186,6 +188,7 @@ def test_overload_answers_429_while_health_endpoints_answer(start):
     assert set(health) == {200}, health
 
 
+@pytest.mark.slow
 def test_sigterm_under_load_loses_no_request_and_flushes_log_and_profiles(start):
     from benchmarks.reliability import sigterm_under_load
 
@@ -217,6 +220,7 @@ def test_sigterm_under_load_loses_no_request_and_flushes_log_and_profiles(start)
     assert sum(int(p.stem.rsplit("-", 1)[-1]) for p in profiles) == answered
 
 
+@pytest.mark.slow
 def test_a_damaged_model_file_is_never_served(start, served):
     from mlops_assets.core.blob_store import LocalBlobStore
     from mlops_assets.core.registry import ModelRegistry
