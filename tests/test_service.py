@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from mlops_assets.assets.serving import PREDICTIONS_TABLE
-from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
+from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
 from mlops_assets.dataset.problem import EXAMPLE_REQUEST
 from tests.conftest import free_port
 from tests.model_lab import MODEL
@@ -40,7 +40,7 @@ def service(served):
     try:
         wait_until_ready(f"{url}/readyz", process)
     except (RuntimeError, TimeoutError):
-        process.kill()
+        kill_tree(process)
         raise AssertionError(log.read_text()[-3000:]) from None
     with httpx.Client(base_url=url, timeout=30) as client:
         yield client

@@ -22,7 +22,7 @@ import httpx
 import psutil
 import pytest
 
-from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
+from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
 from mlops_assets.dataset.problem import EXAMPLE_REQUEST
 from tests.conftest import free_port
 from tests.model_lab import MODEL
@@ -63,8 +63,7 @@ class Service:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+                kill_tree(self.process)
 
 
 def _copy_data(served, root: Path) -> Path:
@@ -290,7 +289,7 @@ def test_a_wrong_data_folder_stops_the_service_with_the_fix(given, tmp_path):
         exit_code = process.wait(timeout=120)
     finally:
         if process.poll() is None:
-            process.kill()
+            kill_tree(process)
     assert exit_code != 0
     output = log.read_text()
     expected = "is relative" if given == "relative" else "no data folder"

@@ -1,5 +1,6 @@
 """Start the service locally and wait for it to report ready, failing fast if it died."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -7,6 +8,22 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """Kill a server and every process under it: `bentoml serve` supervises worker processes
+    that hold the port, and killing the supervisor alone leaves them running."""
+    try:
+        family = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    process.kill()
+    for child in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    process.wait(timeout=30)
+    psutil.wait_procs(family, timeout=10)
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -25,8 +42,7 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 120.0
         if process.poll() is not None:
             raise RuntimeError(f"server exited with code {process.returncode} before {url}")
         if time.monotonic() > deadline:  # never leave it running, holding its port
-            process.kill()
-            process.wait(timeout=30)
+            kill_tree(process)
             raise TimeoutError(f"{url} not ready after {timeout:.0f} s; last answer: {last}")
         time.sleep(0.5)
 
