@@ -4,19 +4,26 @@ mart), on the real data and on a scaled copy made by replicating 2013 with shift
 
 The raw script is the dbt models' own compiled SQL (`dbt compile`), executed in dependency
 order as plain CREATE statements in one DuckDB connection: same logic, no orchestration, no
-dbt tests. Each build runs in its own process; peak memory is the whole process tree's RSS.
+dbt tests; it also records each model's time. Each build runs in its own process; peak memory
+is the whole process tree's RSS. Every build runs `--runs` times (rounds: each build once per
+round) and the tables give medians. After the timed runs, the last pandas mart is compared
+with the project's, every column of every row (`features_pandas.py --compare`). A build that
+exits non-zero, or a pandas mart that differs, stops the benchmark with exit status 1 and no
+ratio, printing the failing build's log.
 
-    DUCKDB_DATABASE=data/warehouse.duckdb python benchmarks/features.py --scale 31
+    DUCKDB_DATABASE=data/warehouse.duckdb python benchmarks/features.py --sizes real --runs 3
 """
 
 import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -30,21 +37,30 @@ FEATURE_GROUPS = (
 )
 
 
-def measure(command: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) of the process tree, exit code."""
+@dataclass
+class Run:
+    """One timed build."""
+
+    wall_s: float
+    peak_mb: float
+    returncode: int
+    log: Path
+
+
+def measure(command: list[str], env: dict, log: Path, cwd: Path = ROOT) -> Run:
+    """Wall seconds, peak RSS (MB) of the process tree, exit code; output goes to ``log``."""
     start = time.perf_counter()
-    process = subprocess.Popen(
-        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    root, peak = psutil.Process(process.pid), 0
-    while process.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    return time.perf_counter() - start, peak / 1e6, process.returncode
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        root, peak = psutil.Process(process.pid), 0
+        while process.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+    return Run(time.perf_counter() - start, peak / 1e6, process.returncode, log)
 
 
 def near_dst(column: str) -> str:
@@ -58,9 +74,13 @@ def near_dst(column: str) -> str:
 def scaled_copy(source: Path, target: Path, copies: int) -> int:
     """Raw tables only, flights and weather replicated ``copies`` times, k years apart.
 
-    Replaying 2013's wall-clock data in another year breaks DST invariants the dbt tests guard
-    (two observations landing on one instant at fall-back, arrivals a clock hour off), so the
-    scaled copy drops the rows within two days of a DST change in 2013 or in the target year.
+    Copy k = 0 is 2013 itself, row for row. Replaying 2013's wall-clock data in another year
+    breaks DST invariants the dbt tests guard (two observations landing on one instant at
+    fall-back, arrivals a clock hour off), so the shifted copies (k >= 1) drop the rows within
+    two days of a DST change in 2013 or in the target year. (Shifting k = 0 too, through New
+    York wall-clock time and back, moved 2013's own ambiguous fall-back hour onto one instant:
+    3 weather rows at 2013-11-03 05:00 UTC duplicated the 06:00 ones, and the real-data copy
+    failed the project's own `unique_combination` test on weather.)
     """
     target.unlink(missing_ok=True)
     with duckdb.connect(str(target)) as conn:
@@ -75,21 +95,17 @@ def scaled_copy(source: Path, target: Path, copies: int) -> int:
                 f"timezone('{LOCAL_ZONE}', timezone('{LOCAL_ZONE}', time_hour) "
                 f"+ to_years(k::INTEGER))"
             )
-            keep = (
-                "true"
-                if copies == 1
-                else f"NOT {near_dst('time_hour')} AND NOT {near_dst(shifted)}"
-            )
             conn.execute(
                 f"CREATE TABLE raw.{table} AS SELECT * REPLACE (year + k AS year, "
-                f"{shifted} AS time_hour) "
-                f"FROM src.raw.{table}, range({copies}) AS r(k) WHERE {keep}"
+                f"CASE WHEN k = 0 THEN time_hour ELSE {shifted} END AS time_hour) "
+                f"FROM src.raw.{table}, range({copies}) AS r(k) "
+                f"WHERE k = 0 OR NOT ({near_dst('time_hour')} OR {near_dst(shifted)})"
             )
         return conn.execute("SELECT count(*) FROM raw.flights").fetchone()[0]
 
 
-def raw_script(env: dict) -> str:
-    """The compiled model SQL in dependency order, as one script."""
+def raw_script(env: dict) -> list[tuple[str, str]]:
+    """The compiled model SQL in dependency order: (model name, statements) per model."""
     target = Path(tempfile.mkdtemp(prefix="bench-compile-"))
     subprocess.run(
         [
@@ -121,71 +137,82 @@ def raw_script(env: dict) -> str:
 
     for uid in sorted(nodes):
         visit(uid)
-    statements = []
+    steps = []
     for uid in order:
         node = nodes[uid]
         schema, name = node["schema"], node["alias"]
-        statements.append(f"CREATE SCHEMA IF NOT EXISTS {schema};")
+        create = f"CREATE SCHEMA IF NOT EXISTS {schema};\n"
         if node["resource_type"] == "seed":
             csv = ROOT / "dbt_project" / node["original_file_path"]
-            statements.append(
+            create += (
                 f"CREATE OR REPLACE TABLE {schema}.{name} AS "
                 f"SELECT * FROM read_csv('{csv}', all_varchar = true);"
             )
         else:
             kind = "VIEW" if node["config"]["materialized"] == "view" else "TABLE"
-            statements.append(
-                f"CREATE OR REPLACE {kind} {schema}.{name} AS {node['compiled_code']};"
-            )
-    return "\n".join(statements)
+            create += f"CREATE OR REPLACE {kind} {schema}.{name} AS {node['compiled_code']};"
+        steps.append((name, create))
+    return steps
 
 
-def run_size(label: str, database: Path, rows: int, dbt_run: bool = True) -> dict:
+def run_raw_script(database: str, steps_file: str, timings_file: str) -> None:
+    """The raw DuckDB build (run in its own process): each model's statements in order, one
+    connection, each model's seconds written to ``timings_file``."""
+    steps = json.loads(Path(steps_file).read_text())
+    limit = os.environ.get("DUCKDB_MEMORY_LIMIT", "80%")
+    timings = {}
+    with duckdb.connect(database, config={"memory_limit": limit}) as conn:
+        for name, sql in steps:
+            started = time.perf_counter()
+            conn.execute(sql)
+            timings[name] = time.perf_counter() - started
+    Path(timings_file).write_text(json.dumps(timings))
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = True) -> bool:
+    """Every build ``runs`` times, then the pandas parity check; False if anything failed."""
+    folder = database.parent
     env = {
         **os.environ,
         "DUCKDB_DATABASE": str(database),
         "DO_NOT_TRACK": "1",
-        "MLOPS_DATA_DIR": str(database.parent),
+        "MLOPS_DATA_DIR": str(folder),
     }
-    home = database.parent / "dagster_home"
+    home = folder / "dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
     env["DAGSTER_HOME"] = str(home)
-    script = database.parent / "features_raw.sql"
-    script.write_text(raw_script(env))
-    runner = (
-        "import duckdb, os, sys; "
-        "c = duckdb.connect(sys.argv[1], config={'memory_limit': "
-        "os.environ.get('DUCKDB_MEMORY_LIMIT', '80%')}); c.execute(open(sys.argv[2]).read())"
-    )
-    results = {}
-    results["raw DuckDB script"] = measure(
-        [sys.executable, "-c", runner, str(database), str(script)], env
-    )
-    results["pandas (benchmarks/features_pandas.py)"] = measure(
-        [
+    steps = raw_script(env)
+    (folder / "features_raw.sql").write_text("\n".join(sql for _, sql in steps))
+    (folder / "features_raw.json").write_text(json.dumps(steps))
+    dbt_args = [
+        "--project-dir",
+        str(ROOT / "dbt_project"),
+        "--profiles-dir",
+        str(ROOT / "dbt_project"),
+    ]
+    builds = {
+        "raw DuckDB script": [
+            sys.executable,
+            __file__,
+            "--raw-script",
+            str(database),
+            str(folder / "features_raw.json"),
+            "{timings}",
+        ],
+        "pandas (features_pandas.py)": [
             sys.executable,
             str(ROOT / "benchmarks" / "features_pandas.py"),
             str(database),
             "--out",
-            str(database.parent / "flight_features_pandas.parquet"),
+            str(folder / "flight_features_pandas.parquet"),
         ],
-        env,
-    )
-    if dbt_run:
-        results["dbt run (models only)"] = measure(
-            [
-                str(BIN / "dbt"),
-                "run",
-                "--project-dir",
-                str(ROOT / "dbt_project"),
-                "--profiles-dir",
-                str(ROOT / "dbt_project"),
-            ],
-            env,
-        )
-    results["project: Dagster + dbt build"] = measure(
-        [
+        "dbt run (models only)": [str(BIN / "dbt"), "run", *dbt_args],
+        "project: Dagster + dbt build": [
             str(BIN / "dagster"),
             "asset",
             "materialize",
@@ -194,46 +221,114 @@ def run_size(label: str, database: Path, rows: int, dbt_run: bool = True) -> dic
             "--select",
             FEATURE_GROUPS,
         ],
-        env,
+    }
+    if not dbt_run:
+        del builds["dbt run (models only)"]
+    results: dict[str, list[Run]] = {name: [] for name in builds}
+    model_times: dict[str, list[float]] = {}
+    failed: Run | None = None
+    for i in range(runs):
+        for name, command in builds.items():
+            timings = folder / f"raw_model_timings_{i}.json"
+            command = [str(timings) if part == "{timings}" else part for part in command]
+            slug = name.split()[0].strip(":").lower()
+            run = measure(command, env, folder / f"{slug}_{i}.log")
+            results[name].append(run)
+            print(
+                f"  run {i + 1}/{runs} {name:30} {run.wall_s:7.1f} s  rc {run.returncode}",
+                flush=True,
+            )
+            if run.returncode != 0:
+                failed = run
+                break
+            if name == "raw DuckDB script":
+                for model, seconds in json.loads(timings.read_text()).items():
+                    model_times.setdefault(model, []).append(seconds)
+        if failed:
+            break
+    if not failed:
+        # the same features, not just the same time: the last pandas mart equals the project's
+        check = measure(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "features_pandas.py"),
+                str(database),
+                "--compare",
+                str(folder / "flight_features_pandas.parquet"),
+            ],
+            env,
+            folder / "pandas_check.log",
+        )
+        print(f"  pandas mart vs the project's (--compare): rc {check.returncode}", flush=True)
+        if check.returncode != 0:
+            failed = check
+
+    print(f"\n{label}: {rows:,} flights, medians of {runs} run(s)")
+    print(f"{'':30} {'wall s':>8} {'rows/s':>9} {'peak MB':>8}  runs (wall s), exit codes")
+    for name, done in results.items():
+        wall, peak = median([r.wall_s for r in done]), median([r.peak_mb for r in done])
+        runs_text = ", ".join(f"{r.wall_s:.1f}" for r in done)
+        codes = ",".join(str(r.returncode) for r in done)
+        print(f"{name:30} {wall:8.1f} {rows / wall:9.0f} {peak:8.0f}  {runs_text}; rc {codes}")
+    slowest = sorted(model_times.items(), key=lambda kv: -median(kv[1]))
+    print(
+        "raw script, per model (median s): "
+        + ", ".join(f"{model} {median(times):.2f}" for model, times in slowest[:8])
     )
-    print(f"\n{label}: {rows:,} flights")
-    print(f"{'':32} {'wall s':>8} {'rows/s':>10} {'peak MB':>9} {'rc':>3}")
-    for name, (wall, peak, rc) in results.items():
-        print(f"{name:32} {wall:8.1f} {rows / wall:10.0f} {peak:9.0f} {rc:3d}")
-    raw, project = results["raw DuckDB script"], results["project: Dagster + dbt build"]
-    models = results.get("dbt run (models only)", (float("nan"), 0, 0))
-    pandas = results["pandas (benchmarks/features_pandas.py)"]
+    if failed:
+        print(f"\nFAILED (exit {failed.returncode}), no ratio: {failed.log}")
+        print("".join(failed.log.read_text().splitlines(keepends=True)[-25:]))
+        return False
+    med = {
+        name: (median([r.wall_s for r in d]), median([r.peak_mb for r in d]))
+        for name, d in results.items()
+    }
+    raw, project = med["raw DuckDB script"], med["project: Dagster + dbt build"]
+    pandas = med["pandas (features_pandas.py)"]
+    models = med.get("dbt run (models only)", (float("nan"), 0.0))
     print(
         f"project / raw DuckDB: time {project[0] / raw[0]:.2f}, memory {project[1] / raw[1]:.2f}; "
         f"dbt run / raw: time {models[0] / raw[0]:.2f}; "
-        f"pandas / project: time {pandas[0] / project[0]:.2f}, memory {pandas[1] / project[1]:.2f}"
+        f"project / pandas: time {project[0] / pandas[0]:.2f}, memory {project[1] / pandas[1]:.2f}"
     )
-    return results
+    return True
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=31, help="year copies for the scaled run")
     parser.add_argument("--sizes", default="real,scaled")
+    parser.add_argument("--runs", type=int, default=3, help="runs of every build; medians")
     parser.add_argument(
         "--skip-dbt-run-scaled", action="store_true", help="no models-only dbt run at scale"
     )
+    parser.add_argument(
+        "--raw-script", nargs=3, metavar=("DB", "STEPS", "TIMINGS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
+    if args.raw_script:
+        run_raw_script(*args.raw_script)
+        return 0
     source = Path(os.environ.get("DUCKDB_DATABASE", ROOT / "data" / "warehouse.duckdb"))
     work = Path(tempfile.mkdtemp(prefix="bench-features-"))
+    print(f"working folder (copies, logs): {work}")
     for size in args.sizes.split(","):
         folder = work / size
         folder.mkdir()
         database = folder / "warehouse.duckdb"
         copies = 1 if size == "real" else args.scale
         rows = scaled_copy(source, database, copies)
-        run_size(
+        ok = run_size(
             f"{size} ({copies} x 2013)",
             database,
             rows,
+            args.runs,
             dbt_run=not (size == "scaled" and args.skip_dbt_run_scaled),
         )
+        if not ok:
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -4,12 +4,17 @@ of benchmarks/features.py (what a data scientist might write without dbt or SQL)
 Same definitions as the dbt models (decision = scheduled departure - 120 min; arrivals made
 DST-safe in the destination's zone; weather as-of decision time; history over arrivals before
 decision time in 7 and 30 day windows), vectorized per entity with sorted searches. `--check`
-compares every column with the warehouse's `marts.flight_features`.
+compares every column with the warehouse's `marts.flight_features`; `--compare` does the same
+for a mart written earlier with `--out`, inside DuckDB (what benchmarks/features.py runs: at
+10 M rows the two marts do not fit in memory together).
 
     python benchmarks/features_pandas.py data/warehouse.duckdb --check
+    python benchmarks/features_pandas.py data/warehouse.duckdb --out mart.parquet
+    python benchmarks/features_pandas.py data/warehouse.duckdb --compare mart.parquet
 """
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -88,7 +93,7 @@ def flights_frame(raw: pd.DataFrame) -> pd.DataFrame:
             "sched_dep_minute": raw["minute"],
         }
     )
-    f["day_of_week"] = f["flight_date"].dt.dayofweek + 1
+    f["day_of_week"] = f["flight_date"].dt.day_of_week + 1
     hour_utc = _naive_utc(raw["time_hour"])
     f["scheduled_departure_utc"] = hour_utc + pd.to_timedelta(raw["minute"], unit="m")
     f["decision_at_utc"] = f["scheduled_departure_utc"] - pd.Timedelta(
@@ -286,22 +291,62 @@ def compare(mart: pd.DataFrame, database: str) -> dict[str, int]:
     return mismatches
 
 
+def compare_parquet(parquet: str, database: str) -> dict[str, int]:
+    """The same comparison for a mart already written as Parquet, done inside DuckDB (a join
+    that spills to disk) instead of holding both marts in memory, which at 10 M rows does not
+    fit in 24 GB: each Parquet value cast to the mart column's type, numbers to 1e-9, NULL =
+    NULL."""
+    with duckdb.connect(database, read_only=True) as conn:
+        conn.execute("SET memory_limit = ?", [os.environ.get("DUCKDB_MEMORY_LIMIT", "80%")])
+        ours = conn.execute("DESCRIBE marts.flight_features").fetchall()
+        theirs = {
+            row[0] for row in conn.execute(f"DESCRIBE FROM read_parquet('{parquet}')").fetchall()
+        }
+        rows = conn.execute("SELECT count(*) FROM marts.flight_features").fetchone()[0]
+        mismatches = {name: rows for name, *_ in ours if name not in theirs}
+        counts = []
+        for name, kind, *_ in ours:
+            if name in mismatches:
+                continue
+            a, b = f'm."{name}"', f'TRY_CAST(p."{name}" AS {kind})'
+            if kind in ("DOUBLE", "FLOAT") or kind.startswith("DECIMAL"):
+                close = f"coalesce({a} = {b} OR abs({a} - {b}) <= 1e-9, false)"
+                bad = f"NOT ({close} OR ({a} IS NULL AND {b} IS NULL))"
+            else:
+                bad = f"{a} IS DISTINCT FROM {b}"
+            counts.append(f'count(*) FILTER (WHERE {bad}) AS "{name}"')
+        row = conn.execute(
+            f"SELECT {', '.join(counts)} FROM marts.flight_features AS m "
+            f"FULL JOIN read_parquet('{parquet}') AS p ON m.flight_id = p.flight_id"
+        )
+        names = [d[0] for d in row.description]
+        mismatches.update({n: v for n, v in zip(names, row.fetchone(), strict=True) if v})
+    return mismatches
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database")
     parser.add_argument("--out", help="write the mart as Parquet here")
     parser.add_argument("--check", action="store_true")
+    parser.add_argument(
+        "--compare", metavar="PARQUET", help="no build: compare a mart written by --out"
+    )
     args = parser.parse_args()
-    started = time.perf_counter()
-    raw, overrides = read_raw(args.database)
-    mart = build(raw, overrides)
-    if args.out:
-        mart.to_parquet(args.out)
-    print(f"pandas mart: {len(mart):,} rows in {time.perf_counter() - started:.1f} s")
-    if args.check:
+    if args.compare:
+        mismatches = compare_parquet(args.compare, args.database)
+    else:
+        started = time.perf_counter()
+        raw, overrides = read_raw(args.database)
+        mart = build(raw, overrides)
+        if args.out:
+            mart.to_parquet(args.out)
+        print(f"pandas mart: {len(mart):,} rows in {time.perf_counter() - started:.1f} s")
+        if not args.check:
+            return
         mismatches = compare(mart, args.database)
-        print("identical to marts.flight_features" if not mismatches else f"differs: {mismatches}")
-        sys.exit(1 if mismatches else 0)
+    print("identical to marts.flight_features" if not mismatches else f"differs: {mismatches}")
+    sys.exit(1 if mismatches else 0)
 
 
 if __name__ == "__main__":

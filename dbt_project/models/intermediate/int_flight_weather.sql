@@ -13,6 +13,4 @@ select
     w.pressure_mb,
     w.visibility_miles
 from {{ ref('int_flights') }} as f
-asof left join {{ ref('stg_nycflights13__weather') }} as w
-    on f.origin = w.origin
-    and f.decision_at_utc >= w.observed_at_utc
+{{ asof_left_join(ref('stg_nycflights13__weather'), 'w', 'f', ['origin'], 'f.decision_at_utc', 'observed_at_utc') }}
