@@ -17,6 +17,7 @@ ratio, printing the failing build's log.
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -106,24 +107,24 @@ def scaled_copy(source: Path, target: Path, copies: int) -> int:
 
 def raw_script(env: dict) -> list[tuple[str, str]]:
     """The compiled model SQL in dependency order: (model name, statements) per model."""
-    target = Path(tempfile.mkdtemp(prefix="bench-compile-"))
-    subprocess.run(
-        [
-            str(BIN / "dbt"),
-            "compile",
-            "--quiet",
-            "--project-dir",
-            str(ROOT / "dbt_project"),
-            "--profiles-dir",
-            str(ROOT / "dbt_project"),
-            "--target-path",
-            str(target),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    manifest = json.loads((target / "manifest.json").read_text())
+    with tempfile.TemporaryDirectory(prefix="bench-compile-") as target:
+        subprocess.run(
+            [
+                str(BIN / "dbt"),
+                "compile",
+                "--quiet",
+                "--project-dir",
+                str(ROOT / "dbt_project"),
+                "--profiles-dir",
+                str(ROOT / "dbt_project"),
+                "--target-path",
+                target,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        manifest = json.loads((Path(target) / "manifest.json").read_text())
     nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] in ("model", "seed")}
     done, order = set(), []
 
@@ -171,6 +172,15 @@ def run_raw_script(database: str, steps_file: str, timings_file: str) -> None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def failure_summary(log: Path) -> str:
+    """What failed, from a build's log: dbt's failure lines and totals (colours stripped), or
+    the log's last lines when there are none."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", log.read_text(errors="replace")).splitlines()
+    marks = ("Failure in test", "Got ", "Done. PASS=", "Error in ", "Database Error", "FAIL ")
+    picked = list(dict.fromkeys(line.strip() for line in lines if line.strip().startswith(marks)))
+    return "\n".join(picked[:20] if picked else lines[-25:])
 
 
 def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = True) -> bool:
@@ -277,7 +287,7 @@ def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = T
     )
     if failed:
         print(f"\nFAILED (exit {failed.returncode}), no ratio: {failed.log}")
-        print("".join(failed.log.read_text().splitlines(keepends=True)[-25:]))
+        print(failure_summary(failed.log))
         return False
     med = {
         name: (median([r.wall_s for r in d]), median([r.peak_mb for r in d]))
@@ -285,11 +295,12 @@ def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = T
     }
     raw, project = med["raw DuckDB script"], med["project: Dagster + dbt build"]
     pandas = med["pandas (features_pandas.py)"]
-    models = med.get("dbt run (models only)", (float("nan"), 0.0))
+    models = med.get("dbt run (models only)")
     print(
         f"project / raw DuckDB: time {project[0] / raw[0]:.2f}, memory {project[1] / raw[1]:.2f}; "
-        f"dbt run / raw: time {models[0] / raw[0]:.2f}; "
-        f"project / pandas: time {project[0] / pandas[0]:.2f}, memory {project[1] / pandas[1]:.2f}"
+        + (f"dbt run / raw: time {models[0] / raw[0]:.2f}; " if models else "")
+        + f"project / pandas: time {project[0] / pandas[0]:.2f}, "
+        f"memory {project[1] / pandas[1]:.2f}"
     )
     return True
 
@@ -299,6 +310,9 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=31, help="year copies for the scaled run")
     parser.add_argument("--sizes", default="real,scaled")
     parser.add_argument("--runs", type=int, default=3, help="runs of every build; medians")
+    parser.add_argument(
+        "--scaled-runs", type=int, default=1, help="runs at scale (a 10 M run takes ~20 min)"
+    )
     parser.add_argument(
         "--skip-dbt-run-scaled", action="store_true", help="no models-only dbt run at scale"
     )
@@ -322,7 +336,7 @@ def main() -> int:
             f"{size} ({copies} x 2013)",
             database,
             rows,
-            args.runs,
+            args.runs if size == "real" else args.scaled_runs,
             dbt_run=not (size == "scaled" and args.skip_dbt_run_scaled),
         )
         if not ok:
