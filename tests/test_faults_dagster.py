@@ -162,6 +162,9 @@ def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_su
     production, versions = registry.production(MODEL), intact_versions(registry)
     assert production is not None
     daemon_log = tmp_path / "daemon.log"
+    # Create the instance's databases once, before the daemon and the CLI open them: three
+    # processes creating a fresh SQLite instance at once can stamp two alembic heads.
+    dg.DagsterInstance.from_config(str(home)).dispose()
 
     with (
         started(
