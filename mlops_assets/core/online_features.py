@@ -11,7 +11,7 @@ same values.
 import calendar
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -56,11 +56,6 @@ def decision_minute(local_departure: datetime) -> int:
     )
     offset = _utc_offset_minutes(local_departure.date(), local_departure.hour)
     return naive - offset - DECISION_LEAD_MINUTES
-
-
-def decision_time(local_departure: datetime) -> datetime:
-    """The naive UTC decision time of a departure given in New York wall-clock time."""
-    return datetime(1970, 1, 1) + timedelta(minutes=decision_minute(local_departure))
 
 
 def _minute(iso_utc: str) -> int:

@@ -154,15 +154,15 @@ def current_store(root: Path) -> Path:
     return root / pointer.read_text().strip()
 
 
-def read_tables(path: Path, skip: tuple[str, ...] = ()) -> dict[str, list[dict]]:
-    """Every table but ``skip`` as a list of row dicts (read-only: serving never writes)."""
+def read_tables(path: Path) -> dict[str, list[dict]]:
+    """Every table as a list of row dicts (read-only: serving never writes); frames stay out."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         conn.row_factory = sqlite3.Row
         names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         return {
             n: [dict(r) for r in conn.execute(f'SELECT * FROM "{n}"')]
             for n in names
-            if n not in skip and n != "online_frames"
+            if n != "online_frames"
         }
 
 
