@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make demo   set up, then raw data and features, a first model, 2013 replayed month by
-#               month through the monitoring loop (retrains, gated promotions, Bentos),
-#               batch scores, and one prediction served over HTTP
+#   make demo   set up, then the closed loop on Dagster's daemon: months of 2013 delivered one
+#               by one, their flights sent to the service; loading, features, drift, retrains,
+#               gated promotions, Bentos and hot swaps launched by sensors; then batch scores
+#               and one prediction served over HTTP
 #   make test   set up, then run the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,7 +21,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 MONTHLY := key:"raw/flights" or key:"raw/weather"
 MONTHS := 2013-01-01...2013-12-01
 
-.PHONY: setup features demo replay dbt-build export-bento import-bento containerize test dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
+.PHONY: setup features demo dbt-build export-bento import-bento containerize test dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,18 +44,21 @@ features: setup
 	$(MATERIALIZE) --select '$(MONTHLY)' --partition-range '$(MONTHS)'
 	$(MATERIALIZE) --select '(group:raw or group:reference or group:staging or group:intermediate or group:marts or group:online) and not ($(MONTHLY))'
 
-demo: features
-	# The loop on real data: a first model that knows Jan-Mar, then April..December replayed
-	# against the running service (traffic -> whylogs profiles -> drift + live quality ->
-	# sensors -> guarded retrain -> gated promotion -> hot swap), with a timeline and summary.
-	$(BIN)/mlops-replay --start 2013-04 --end 2013-12
-	$(BIN)/mlops-registry list
-	# December scored in batch with the production model, and one real served prediction.
-	$(MATERIALIZE) --select 'key:"batch_predictions"' --partition 2013-12-01
-	$(BIN)/python bento/ask_once.py
+# The demo's own world, wiped and rebuilt by each demo; `make dev DATA=data/demo` browses it.
+DEMO_DIR := $(CURDIR)/data/demo
+DEMO_ENV := MLOPS_DATA_DIR=$(DEMO_DIR) DAGSTER_HOME=$(DEMO_DIR)/dagster_home DUCKDB_DATABASE=$(DEMO_DIR)/warehouse.duckdb
+DEMO_ARGS ?= --history 2013-01 --first 2013-05 --last 2013-07 --inject-drift 2013-06
 
-replay: setup
-	$(BIN)/mlops-replay $(REPLAY_ARGS)
+demo: setup
+	# `dagster dev` (webserver + daemon) and `bentoml serve` on 127.0.0.1; then only the outside
+	# world acts: a month's raw files land, its flights are sent to the service. Loading,
+	# features, drift and quality checks, retrains, gated promotions, Bentos and hot swaps are
+	# launched by sensors under the daemon; the timeline is read from the Dagster instance.
+	$(DEMO_ENV) $(BIN)/mlops-demo $(DEMO_ARGS)
+	$(DEMO_ENV) $(BIN)/mlops-registry list
+	# The last month scored in batch with the production model, and one real served prediction.
+	$(DEMO_ENV) $(MATERIALIZE) --select 'key:"batch_predictions"' --partition 2013-07-01 > $(DEMO_DIR)/batch.log 2>&1
+	$(DEMO_ENV) $(BIN)/python bento/ask_once.py
 
 # dbt on its own (after `make features` loaded the raw tables): every model and test.
 dbt-build: setup
@@ -78,8 +82,11 @@ serve: setup
 test: setup
 	$(BIN)/pytest
 
+# `make dev DATA=data/demo` browses the demo's runs. Ctrl-C stops it within seconds; a run in
+# flight is marked failed by run monitoring, not left STARTED.
+DATA ?= $(MLOPS_DATA_DIR)
 dev: setup
-	$(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1
+	MLOPS_DATA_DIR=$(abspath $(DATA)) DAGSTER_HOME=$(abspath $(DATA))/dagster_home DUCKDB_DATABASE=$(abspath $(DATA))/warehouse.duckdb $(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1
 
 validate: setup
 	$(BIN)/dagster definitions validate -w workspace.yaml

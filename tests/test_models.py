@@ -59,25 +59,31 @@ def test_retraining_with_same_inputs_reproduces_metrics_and_lightgbm_file(lab):
 def test_promotion_refuses_a_worse_challenger_in_the_same_run(lab):
     production = lab.registry.production(MODEL)
     result = lab.run(WORSE)
-    assert not result.success
+    # a refused challenger is an expected outcome: the run is green, production unchanged, the
+    # Bento step skipped, the reason on the gate check and the run's tags
+    assert result.success
+    assert not result.asset_materializations_for_node("production_model")
     evaluations = [
         e.asset_check_evaluation_data
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
     assert [e.passed for e in evaluations] == [False]
+    assert evaluations[0].description.startswith(f"kept v{production.version}: challenger v")
     assert "does not beat production" in evaluations[0].description
+    run = lab.instance.get_run_by_id(result.run_id)
+    assert run.tags["mlops/outcome"].startswith(f"kept v{production.version}")
     assert lab.registry.production(MODEL).version == production.version
 
 
 def test_promotion_refuses_a_worse_challenger_in_a_run_of_its_own(lab):
     # The latest evaluation (from the refused run above, or made here) names a worse challenger.
     production = lab.registry.production(MODEL)
-    assert not lab.run(WORSE, selection=[training_set, *CANDIDATES, model_evaluation]).success
+    assert lab.run(WORSE, selection=[training_set, *CANDIDATES, model_evaluation]).success
     alone = lab.run({}, selection=[production_model])
-    assert not alone.success
-    failure = alone.failure_data_for_node("production_model").user_failure_data
-    assert "promotion refused" in failure.description
+    assert alone.success and not alone.asset_materializations_for_node("production_model")
+    outcome = lab.instance.get_run_by_id(alone.run_id).tags["mlops/outcome"]
+    assert outcome.startswith(f"kept v{production.version}") and "does not beat" in outcome
     assert lab.registry.production(MODEL).version == production.version
 
 

@@ -56,8 +56,13 @@ def test_arrived_months_drift_against_the_production_training_set(monitored):
     # the production model of `served` learnt from September and October
     _, october, _ = monitored(arrival_drift, "2013-10-01")
     summer, july, (check,) = monitored(arrival_drift, "2013-07-01")
-    assert july["status"] == "drift" and "temp_f" in july["drifted"]
-    assert not summer.success and check.severity == dg.AssetCheckSeverity.ERROR  # blocking
+    # judged against thresholds calibrated on the training months; temperature is seasonal
+    # (reported, never counted), the summer's delay regime is what drifts
+    assert july["status"] == "drift" and july["thresholds"].startswith("calibrated on")
+    assert "temp_f" not in july["drifted"]
+    assert any("delay" in feature for feature in july["drifted"])
+    # drift is an expected outcome: the check fails with ERROR severity, the run stays green
+    assert summer.success and not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     assert october["drifted_features"] < july["drifted_features"]
     assert july["drift/temp_f"] > october["drift/temp_f"]
     assert "| temp_f | ks |" in july["report"]

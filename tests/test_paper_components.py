@@ -70,10 +70,15 @@ def test_C2_the_repository_holds_code_not_state():
 def test_C3_orchestration_has_jobs_partitions_and_running_sensors():
     from mlops_assets.definitions import defs
 
-    for job in ("build_features", "retrain", "monitor"):
+    for job in ("build_features", "land_months", "retrain", "monitor"):
         assert defs.resolve_job_def(job) is not None
     sensors = {s.name: s for s in defs.sensors}
-    assert set(sensors) == {"feature_store_automation", "new_month_sensor", "model_health_sensor"}
+    assert set(sensors) == {
+        "raw_delivery_sensor",
+        "feature_store_automation",
+        "served_traffic_sensor",
+        "model_health_sensor",
+    }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
     drift = defs.resolve_assets_def("serving_drift")
     assert len(drift.partitions_def.get_partition_keys()) == 12

@@ -16,13 +16,15 @@ from dagster_dbt import (
     get_asset_key_for_model,
 )
 
+from mlops_assets.assets.automation import feature_store_condition
 from mlops_assets.dataset import problem
 from mlops_assets.resources.dbt import dbt_project
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL
 
 
 class FeatureStoreTranslator(DagsterDbtTranslator):
-    """Groups dbt models by layer and rebuilds them when their upstream data changes."""
+    """Groups dbt models by layer and rebuilds them when their upstream data changes (a landed
+    month rebuilds the feature store under the daemon)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
@@ -36,7 +38,7 @@ class FeatureStoreTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        return dg.AutomationCondition.eager()
+        return feature_store_condition
 
 
 translator = FeatureStoreTranslator(

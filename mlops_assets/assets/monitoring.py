@@ -1,6 +1,7 @@
 """Monitoring: the reference profile of each training set, and drift, month by month, of served
 traffic and of newly arrived flights against the production model's reference, each with a
-blocking check."""
+check. Drift is an expected outcome, not a fault: the check fails with ERROR severity and the
+run stays green; the retrain sensor reads the result. Nothing downstream needs blocking."""
 
 import time
 
@@ -11,34 +12,51 @@ from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.assets.partitions import monthly_partitions
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import PROBLEM, load_training_frame
+from mlops_assets.core.code_version import code_version
 from mlops_assets.core.drift import feature_drift
-from mlops_assets.core.profiling import ProfileError, profile_frame
+from mlops_assets.core.drift_calibration import CalibrationError, calibrate, monthly_profiles
+from mlops_assets.core.profiling import ProfileError, merge, profile_frame
 from mlops_assets.dataset.problem import EVENT_DATE, FEATURE_TABLE
+from mlops_assets.dataset.raw_tables import EVENT_TABLE
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.profile_store import ProfileStoreResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 
 MONITORING_GROUP = "monitoring"
+RAW_EVENTS = dg.AssetKey(["raw", EVENT_TABLE.name])
 DRIFT_CHECK = "drift_within_threshold"
+MONITORING_CODE_VERSION = code_version(
+    __name__,
+    "mlops_assets.core.drift",
+    "mlops_assets.core.drift_calibration",
+    "mlops_assets.core.profiling",
+)
 
 
-@dg.asset(group_name=MONITORING_GROUP, kinds={"whylogs"}, code_version="1")
+@dg.asset(group_name=MONITORING_GROUP, kinds={"whylogs"}, code_version=MONITORING_CODE_VERSION)
 def reference_profile(
     training_set: dict, model_registry: ModelRegistryResource, profiles: ProfileStoreResource
 ) -> dg.MaterializeResult:
     """The whylogs profile of the rows a model learns from (the train split): what served
-    traffic is compared with. Filed under the training-set hash every model version records."""
+    traffic is compared with. Filed under the training-set hash every model version records,
+    with the drift calibration: how far each training month is from the others."""
     frame = load_training_frame(model_registry, training_set)
-    train = frame.filter(pl.col("split") == "train").select(*PROBLEM.categorical, *PROBLEM.numeric)
+    train = frame.filter(pl.col("split") == "train")
     started = time.perf_counter()
-    key = profiles.store().put_reference(training_set["hash"], profile_frame(train))
+    months = monthly_profiles(train, EVENT_DATE, (*PROBLEM.categorical, *PROBLEM.numeric))
+    store = profiles.store()
+    key = store.put_reference(training_set["hash"], merge(list(months.values())))
+    calibration = calibrate(months, PROBLEM.categorical, PROBLEM.numeric)
+    if calibration is not None:
+        store.put_reference_calibration(training_set["hash"], calibration)
     seconds = time.perf_counter() - started
     return dg.MaterializeResult(
         metadata={
             "profile_key": key,
             "training_set_hash": training_set["hash"],
             "dagster/row_count": train.height,
+            "calibrated_on": dg.MetadataValue.json(sorted(months) if calibration else []),
             "profiling_rows_per_second": train.height / seconds,
         }
     )
@@ -74,9 +92,9 @@ def _outcome(status: str, message: str, metadata: dict) -> dg.MaterializeResult:
     group_name=MONITORING_GROUP,
     partitions_def=monthly_partitions,
     deps=[reference_profile, production_model],
-    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="serving_drift", blocking=True)],
+    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="serving_drift")],
     kinds={"whylogs"},
-    code_version="1",
+    code_version=MONITORING_CODE_VERSION,
 )
 def serving_drift(
     context: dg.AssetExecutionContext,
@@ -119,6 +137,25 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
         reference = store.reference(training_set_hash)
     except ProfileError as exc:
         return _outcome("no_reference", str(exc), base)
+    try:
+        calibration = store.reference_calibration(training_set_hash)
+    except CalibrationError as exc:  # the fixed thresholds still judge; say why
+        base = {**base, "calibration_error": str(exc)}
+        calibration = None
+    thresholds = (
+        calibration.thresholds(
+            policy.drift_tolerance,
+            policy.ks_threshold,
+            policy.hellinger_threshold,
+            policy.seasonal_drift_features,
+        )
+        if calibration
+        else None
+    )
+    base = {
+        **base,
+        "thresholds": f"calibrated on {', '.join(calibration.months)}" if calibration else "fixed",
+    }
     report = feature_drift(
         view,
         reference,
@@ -126,6 +163,7 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
         tuple(c for c in PROBLEM.numeric if c not in policy.exclude_features),
         policy.ks_threshold,
         policy.hellinger_threshold,
+        thresholds,
     )
     drifted = [f.feature for f in report.drifted]
     crossed = len(drifted) >= policy.min_drifted_features
@@ -151,12 +189,11 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
 @dg.asset(
     group_name=MONITORING_GROUP,
     partitions_def=monthly_partitions,
-    deps=[FEATURE_MART, reference_profile, production_model],
-    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="arrival_drift", blocking=True)],
-    automation_condition=dg.AutomationCondition.eager(),
+    deps=[FEATURE_MART, RAW_EVENTS, reference_profile, production_model],
+    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="arrival_drift")],
     pool=WAREHOUSE_POOL,
     kinds={"whylogs", "duckdb"},
-    code_version="1",
+    code_version=MONITORING_CODE_VERSION,
 )
 def arrival_drift(
     context: dg.AssetExecutionContext,

@@ -1,17 +1,22 @@
 """Promotion: the production model is an asset; materializing it promotes the evaluated
 challenger, and only through the gate.
 
-The gate runs here too, not only as the blocking check, so that promoting in a run of its own
-(which skips the check) still holds: the latest evaluation is read back, and if production has
-changed since, the current production model is re-scored on the same test month first.
+The gate's rule runs here, so that promoting in a run of its own still holds: the latest
+evaluation is read back, and if production has changed since, the current production model is
+re-scored on the same test month first. A refused challenger is an expected outcome: the step
+succeeds without materializing (production is unchanged, so is the asset), the Bento step after
+it is skipped, and the reason is on the run (tag ``mlops/outcome``) and the gate check.
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 import polars as pl
 
-from mlops_assets.assets.evaluation import PromotionConfig, evaluate_version
+from mlops_assets.assets.evaluation import PromotionConfig, evaluate_version, gate_summary
 from mlops_assets.assets.run_guard import refuse_if_run_ended
 from mlops_assets.assets.training import TRAINING_GROUP
+from mlops_assets.core.code_version import code_version
 from mlops_assets.core.promotion import decide
 from mlops_assets.core.reproduce import load_training_set
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -21,15 +26,17 @@ from mlops_assets.resources.model_registry import ModelRegistryResource
     group_name=TRAINING_GROUP,
     kinds={"python"},
     ins={"model_evaluation": dg.AssetIn()},
-    code_version="1",
+    output_required=False,
+    code_version=code_version(__name__, "mlops_assets.core.promotion"),
+    automation_condition=dg.AutomationCondition.eager(),
 )
 def production_model(
     context: dg.AssetExecutionContext,
     config: PromotionConfig,
     model_evaluation: dict,
     model_registry: ModelRegistryResource,
-) -> dg.MaterializeResult:
-    """Promote the challenger if it passes the gate; otherwise fail and leave production as is."""
+) -> Iterator[dg.MaterializeResult]:
+    """Promote the challenger if it passes the gate; otherwise leave production as it is."""
     registry, name = model_registry.registry(), model_registry.model_name
     current = registry.production(name)
     production_report = model_evaluation["production_report"]
@@ -40,12 +47,8 @@ def production_model(
         test = frame.filter(pl.col("split") == "test")
         production_report, _ = evaluate_version(registry, name, current.version, test)
     if current and current.version == model_evaluation["challenger"]:
-        return dg.MaterializeResult(
-            metadata={
-                "production_version": current.version,
-                "gate": "challenger is already in production",
-            }
-        )
+        context.log.info(f"v{current.version} is already in production")
+        return
     decision = decide(
         model_evaluation["challenger_report"],
         production_report if current else None,
@@ -53,12 +56,13 @@ def production_model(
         config.margin,
         config.metric,
     )
+    outcome = gate_summary(
+        {**model_evaluation, "production": current.version if current else None}, decision
+    )
+    context.instance.add_run_tags(context.run_id, {"mlops/outcome": outcome[:200]})
     if not decision.passed:
-        raise dg.Failure(
-            description=f"promotion refused: {decision.reason}; production stays "
-            f"{'v' + str(current.version) if current else 'empty'}",
-            metadata={"challenger_version": model_evaluation["challenger"]},
-        )
+        context.log.info(outcome)
+        return
     refuse_if_run_ended(context, "promoting")
     registry.promote(
         name,
@@ -67,7 +71,7 @@ def production_model(
         actor=f"dagster run {context.run.run_id}",
     )
     version = registry.get(name, model_evaluation["challenger"])
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "production_version": version.version,
             "framework": version.metadata["framework"],

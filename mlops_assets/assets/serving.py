@@ -15,6 +15,7 @@ from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import PROBLEM
 from mlops_assets.core.bento_bundle import stage_build_context
+from mlops_assets.core.code_version import code_version
 from mlops_assets.core.online_store import append_store, current_store, store_meta, write_store
 from mlops_assets.core.predictor import load_predictor
 from mlops_assets.dataset import problem
@@ -64,7 +65,9 @@ class OnlineStoreConfig(dg.Config):
     ],
     pool=WAREHOUSE_POOL,
     kinds={"sqlite"},
-    code_version="2",
+    # a landed month reaches the service in the same run as the feature store's update
+    automation_condition=dg.AutomationCondition.eager(),
+    code_version=code_version(__name__, "mlops_assets.core.online_store"),
 )
 def online_store(
     config: OnlineStoreConfig, warehouse: WarehouseResource, online: OnlineStoreResource
@@ -107,7 +110,7 @@ def online_store(
     deps=[online_store, production_model],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
-    code_version="1",
+    code_version=code_version(__name__, "mlops_assets.core.predictor"),
 )
 def batch_predictions(
     context: dg.AssetExecutionContext,
@@ -178,7 +181,17 @@ def batch_predictions(
     group_name=SERVING_GROUP,
     deps=[production_model, online_store],
     kinds={"bentoml"},
-    code_version="1",
+    code_version=code_version(__name__, "mlops_assets.core.bento_bundle"),
+    # rebuilt when production changes outside a retrain run (a promotion by automation); not
+    # for every online-store update (a delivery): the Bento carries the store of its build
+    automation_condition=(
+        dg.AutomationCondition.any_deps_updated()
+        .allow(dg.AssetSelection.assets("production_model"))
+        .since_last_handled()
+        & ~dg.AutomationCondition.any_deps_missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("production changed"),
 )
 def bento(
     context: dg.AssetExecutionContext,

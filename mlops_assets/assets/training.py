@@ -13,6 +13,7 @@ from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.assets.run_guard import refuse_if_run_ended
 from mlops_assets.core import provenance
 from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm
+from mlops_assets.core.code_version import code_version
 from mlops_assets.core.fingerprint import frame_fingerprint
 from mlops_assets.core.model_card import render_model_card
 from mlops_assets.core.registry import sha256
@@ -25,6 +26,16 @@ from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from mlops_assets.settings import PROJECT_ROOT
 
 TRAINING_GROUP = "training"
+# A candidate's behaviour is this module and the training code it calls; when that changes, the
+# candidates are stale and declarative automation retrains them once, on the latest training
+# set (evaluation, the gate and the Bento follow: they are eager).
+CANDIDATE_CODE_VERSION = code_version(__name__, *provenance.TRAINING_CODE)
+RETRAIN_ON_CODE_CHANGE = (
+    dg.AutomationCondition.code_version_changed().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("its training code changed")
 PROBLEM = Problem(
     categorical=problem_contract.CATEGORICAL_FEATURES,
     numeric=problem_contract.NUMERIC_FEATURES,
@@ -63,7 +74,9 @@ def training_set_query(spec: SplitSpec) -> str:
     deps=[FEATURE_MART],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "parquet"},
-    code_version="1",
+    code_version=code_version(
+        __name__, "mlops_assets.core.training_data", "mlops_assets.core.fingerprint"
+    ),
 )
 def training_set(
     context: dg.AssetExecutionContext,
@@ -185,7 +198,12 @@ class LightGBMConfig(dg.Config):
     seed: int = 42
 
 
-@dg.asset(group_name=TRAINING_GROUP, kinds={"lightgbm"}, code_version="1")
+@dg.asset(
+    group_name=TRAINING_GROUP,
+    kinds={"lightgbm"},
+    code_version=CANDIDATE_CODE_VERSION,
+    automation_condition=RETRAIN_ON_CODE_CHANGE,
+)
 def lightgbm_candidate(
     context: dg.AssetExecutionContext,
     config: LightGBMConfig,
@@ -217,7 +235,12 @@ class TorchConfig(dg.Config):
     seed: int = 42
 
 
-@dg.asset(group_name=TRAINING_GROUP, kinds={"pytorch"}, code_version="1")
+@dg.asset(
+    group_name=TRAINING_GROUP,
+    kinds={"pytorch"},
+    code_version=CANDIDATE_CODE_VERSION,
+    automation_condition=RETRAIN_ON_CODE_CHANGE,
+)
 def torch_candidate(
     context: dg.AssetExecutionContext,
     config: TorchConfig,

@@ -5,9 +5,14 @@ from the KLL sketches, via whylogs' KS). Categorical features, and numeric ones 
 distribution sketch (booleans): the Hellinger distance between the frequent-item PMFs. Both are
 in [0, 1], so one threshold scale fits all; p-values are kept for the report only, since with
 thousands of rows every real difference is "significant".
+
+Thresholds are one per method by default, or one per feature where the training months were
+calibrated (core/drift_calibration.py); a threshold of 1.0 or more can never be crossed, so the
+feature is reported but never counted.
 """
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from mlops_assets.core.profiling import ProfileView, ks_test, row_count
@@ -55,9 +60,9 @@ class DriftReport:
         for f in sorted(self.features, key=lambda f: -f.statistic):
             bar = "█" * round(20 * min(f.statistic, 1.0))
             flag = "**DRIFT**" if f.drifted else ""
+            limit = f"{f.threshold:.2f}" if f.threshold < 1 else "not counted"
             lines.append(
-                f"| {f.feature} | {f.method} | {f.statistic:.3f} | {f.threshold:.2f} | "
-                f"`{bar:<20}` | {flag} |"
+                f"| {f.feature} | {f.method} | {f.statistic:.3f} | {limit} | `{bar:<20}` | {flag} |"
             )
         return "\n".join(lines)
 
@@ -86,23 +91,28 @@ def feature_drift(
     numeric: tuple[str, ...],
     ks_threshold: float,
     hellinger_threshold: float,
+    thresholds: Mapping[str, float] | None = None,
 ) -> DriftReport:
-    """Drift of every contract feature present in both profiles."""
+    """Drift of every contract feature present in both profiles; ``thresholds`` (feature ->
+    threshold, e.g. calibrated on the training months) overrides the per-method ones."""
     ks = ks_test()
+    thresholds = thresholds or {}
     results = []
     for feature in (*categorical, *numeric):
         t, r = target.get_column(feature), reference.get_column(feature)
         if t is None or r is None:
             continue
+        ks_limit = thresholds.get(feature, ks_threshold)
+        hellinger_limit = thresholds.get(feature, hellinger_threshold)
         score = None
         if feature in numeric:
             score = ks.calculate(target_column_view=t, reference_column_view=r)
         if score is not None:
             results.append(
-                FeatureDrift(feature, "ks", float(score.statistic), ks_threshold, score.pvalue)
+                FeatureDrift(feature, "ks", float(score.statistic), ks_limit, score.pvalue)
             )
             continue
         p, q = _pmf(target, feature), _pmf(reference, feature)
         if p and q:
-            results.append(FeatureDrift(feature, "hellinger", hellinger(p, q), hellinger_threshold))
+            results.append(FeatureDrift(feature, "hellinger", hellinger(p, q), hellinger_limit))
     return DriftReport(row_count(target), row_count(reference), results)

@@ -2,7 +2,6 @@
 calibration, and per-slice AUC."""
 
 import numpy as np
-from scipy.stats import rankdata
 
 _EPS = 1e-15
 
@@ -14,6 +13,8 @@ def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
     negatives = y.size - positives
     if positives == 0 or negatives == 0:
         return float("nan")
+    from scipy.stats import rankdata  # here: scipy.stats costs ~1 s at import
+
     ranks = rankdata(p)
     return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 

@@ -1,6 +1,10 @@
 """Where profiles live, on any BlobStore (a local folder by default, S3 by configuration).
 
   profiles/reference/<training-set hash>.bin        the profile a model was trained on
+  profiles/reference/<training-set hash>.calibration.json
+                                                    its months' drift against each other, for
+                                                    per-feature thresholds (optional: older
+                                                    references have none)
   profiles/serving/<model>/<YYYY-MM>/<name>.bin     what a service replica saw, per flush
 Serving files are named ``<unix ms>-<pid>-<seq>-<rows>.bin`` so a reader can count rows and
 order flushes without opening them; each replica writes its own, readers merge them.
@@ -11,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from mlops_assets.core.blob_store import BlobStore
+from mlops_assets.core.drift_calibration import Calibration
 from mlops_assets.core.profiling import ProfileError, ProfileView, from_bytes, merge, to_bytes
 
 PREFIX = "profiles"
@@ -52,6 +57,23 @@ class ProfileStore:
                 f"no reference profile {key}: materialize reference_profile for this training set"
             )
         return from_bytes(self.store.get(key), key)
+
+    def calibration_key(self, training_set_hash: str) -> str:
+        return f"{PREFIX}/reference/{training_set_hash}.calibration.json"
+
+    def put_reference_calibration(self, training_set_hash: str, calibration: Calibration) -> str:
+        key = self.calibration_key(training_set_hash)
+        self.store.put(key, calibration.to_json().encode())
+        return key
+
+    def reference_calibration(self, training_set_hash: str) -> Calibration | None:
+        """The training months' calibration; None when there is none (a reference built before
+        calibration existed, or a one-month training set): fixed thresholds apply. An
+        unreadable file raises CalibrationError."""
+        key = self.calibration_key(training_set_hash)
+        if not self.store.exists(key):
+            return None
+        return Calibration.from_json(self.store.get(key), key)
 
     # serving -----------------------------------------------------------------------------
     def put_serving(self, model: str, month: str, view: ProfileView, rows: int) -> str:

@@ -1,20 +1,24 @@
 """Code versions recorded with every model: git commit, training code hash, dbt model checksums."""
 
-import hashlib
 import json
 import subprocess
 from pathlib import Path
 
-CORE_DIR = Path(__file__).resolve().parent
-TRAINING_CODE = (
-    "training_data.py",
-    "encoding.py",
-    "lightgbm_trainer.py",
-    # >>> pytorch
-    "torch_trainer.py",
-    # <<< pytorch
-    "metrics.py",
-    "fingerprint.py",
+from mlops_assets.core.code_version import code_version
+
+TRAINING_CODE = tuple(
+    f"mlops_assets.core.{name}"
+    for name in (
+        "training_data",
+        "encoding",
+        "candidates",
+        "lightgbm_trainer",
+        # >>> pytorch
+        "torch_trainer",
+        # <<< pytorch
+        "metrics",
+        "fingerprint",
+    )
 )
 
 
@@ -37,11 +41,9 @@ def git_commit(repo: Path) -> str:
 
 
 def training_code_version() -> str:
-    """A hash of the framework-free training code: changes when any of it changes."""
-    digest = hashlib.sha256()
-    for name in TRAINING_CODE:
-        digest.update((CORE_DIR / name).read_bytes())
-    return digest.hexdigest()[:16]
+    """A hash of the framework-free training code: changes when any of it changes (the
+    candidates' Dagster code version, and a field of every model version's lineage)."""
+    return code_version(*TRAINING_CODE)
 
 
 def dbt_model_checksums(manifest_path: Path, model: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ import duckdb
 from mlops_assets.core.raw_contract import STORAGE_TYPES, RawDataError, RawTable, check_columns
 
 RAW_SCHEMA = "raw"
-_INCOMING = "incoming_raw"
 
 
 @dataclass(frozen=True)
@@ -23,6 +22,12 @@ class LoadReport:
     rows_by_month: dict[str, int]
     null_counts: dict[str, int]
     content_hash: str
+
+
+def _incoming(table: RawTable) -> str:
+    """The temp table a load stages ``table`` in (one per table: a month's tables are staged
+    together before any is written)."""
+    return f"incoming_{table.name}"
 
 
 def _stage(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path) -> None:
@@ -51,7 +56,7 @@ def _stage(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path) -> 
     casts = ", ".join(
         f'CAST("{c}" AS {STORAGE_TYPES[t]}) AS "{c}"' for c, t in table.columns.items()
     )
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_INCOMING} AS SELECT {casts} FROM sniffed")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {_incoming(table)} AS SELECT {casts} FROM sniffed")
     conn.execute("DROP TABLE sniffed")
 
 
@@ -63,7 +68,7 @@ def _month_filter(table: RawTable, months: list[tuple[int, int]]) -> str:
 def _check_keys(conn: duckdb.DuckDBPyConnection, table: RawTable) -> None:
     key = ", ".join(f'"{c}"' for c in table.key)
     null_keys = conn.execute(
-        f"SELECT count(*) FROM {_INCOMING} WHERE "
+        f"SELECT count(*) FROM {_incoming(table)} WHERE "
         + " OR ".join(f'"{c}" IS NULL' for c in table.key)
     ).fetchone()[0]
     if null_keys:
@@ -71,7 +76,7 @@ def _check_keys(conn: duckdb.DuckDBPyConnection, table: RawTable) -> None:
             f"raw table '{table.name}': {null_keys} rows have a null key column {table.key}"
         )
     dupes = conn.execute(
-        f"SELECT {key}, count(*) AS n FROM {_INCOMING} GROUP BY ALL HAVING n > 1 LIMIT 3"
+        f"SELECT {key}, count(*) AS n FROM {_incoming(table)} GROUP BY ALL HAVING n > 1 LIMIT 3"
     ).fetchall()
     if dupes:
         raise RawDataError(
@@ -84,17 +89,17 @@ def _report(conn: duckdb.DuckDBPyConnection, table: RawTable) -> LoadReport:
     nulls = conn.execute(
         "SELECT "
         + ", ".join(f'count(*) - count("{c}")' for c in table.columns)
-        + f" FROM {_INCOMING}"
+        + f" FROM {_incoming(table)}"
     ).fetchone()
     rows, content_hash = conn.execute(
-        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {_INCOMING} t"
+        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {_incoming(table)} t"
     ).fetchone()
     by_month = {}
     if table.month_columns or table.date_column:
         by_month = {
             f"{ym // 100:04d}-{ym % 100:02d}": n
             for ym, n in conn.execute(
-                f"SELECT {table.month_sql()} AS ym, count(*) FROM {_INCOMING} "
+                f"SELECT {table.month_sql()} AS ym, count(*) FROM {_incoming(table)} "
                 "GROUP BY ALL ORDER BY ALL"
             ).fetchall()
         }
@@ -107,39 +112,68 @@ def _report(conn: duckdb.DuckDBPyConnection, table: RawTable) -> LoadReport:
 
 
 def _swap_in(conn: duckdb.DuckDBPyConnection, table: RawTable, where: str) -> None:
-    """Replace the target rows matching ``where`` with the staged rows, in one transaction."""
+    """Replace the target rows matching ``where`` with the staged rows (inside the caller's
+    transaction)."""
     target = f"{RAW_SCHEMA}.{table.name}"
     columns = ", ".join(f'"{c}" {STORAGE_TYPES[t]}' for c, t in table.columns.items())
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {target} ({columns})")
+    conn.execute(f"DELETE FROM {target} WHERE {where}")
+    conn.execute(f"INSERT INTO {target} SELECT * FROM {_incoming(table)}")
+    conn.execute(f"DROP TABLE {_incoming(table)}")
+
+
+def _in_one_transaction(conn: duckdb.DuckDBPyConnection, swaps: list[tuple[RawTable, str]]):
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {target} ({columns})")
-        conn.execute(f"DELETE FROM {target} WHERE {where}")
-        conn.execute(f"INSERT INTO {target} SELECT * FROM {_INCOMING}")
+        for table, where in swaps:
+            _swap_in(conn, table, where)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
 
 
-def load_months(
-    conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path, months: list[tuple[int, int]]
+def stage_months(
+    conn: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    sources: dict[Path, list[tuple[int, int]]],
 ) -> LoadReport:
-    """Replace the given months of a monthly table; every month must be present and clean."""
-    _stage(conn, table, csv_path)
-    conn.execute(f"DELETE FROM {_INCOMING} WHERE NOT {_month_filter(table, months)}")
-    report = _report(conn, table)
-    missing = [
-        f"{y:04d}-{m:02d}" for y, m in months if f"{y:04d}-{m:02d}" not in report.rows_by_month
-    ]
-    if missing:
-        raise RawDataError(
-            f"raw table '{table.name}': month(s) {missing} have no rows in {csv_path.name}; "
-            "an empty month is refused so it cannot silently erase loaded data"
+    """Stage and check the given months of a monthly table, each read from its source file;
+    every month must be present and clean. Nothing is written yet (``swap_months``)."""
+    staged = []
+    for csv_path, months in sources.items():
+        _stage(conn, table, csv_path)
+        conn.execute(f"DELETE FROM {_incoming(table)} WHERE NOT {_month_filter(table, months)}")
+        rows = dict(
+            conn.execute(
+                f"SELECT {table.month_sql()} AS ym, count(*) FROM {_incoming(table)} GROUP BY ALL"
+            ).fetchall()
         )
+        missing = [f"{y:04d}-{m:02d}" for y, m in months if y * 100 + m not in rows]
+        if missing:
+            raise RawDataError(
+                f"raw table '{table.name}': month(s) {missing} have no rows in {csv_path.name}; "
+                "an empty month is refused so it cannot silently erase loaded data"
+            )
+        conn.execute(f"ALTER TABLE {_incoming(table)} RENAME TO staged_{len(staged)}")
+        staged.append(f"staged_{len(staged)}")
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_incoming(table)} AS "
+        + " UNION ALL ".join(f"SELECT * FROM {name}" for name in staged)
+    )
+    for name in staged:
+        conn.execute(f"DROP TABLE {name}")
     _check_keys(conn, table)
-    _swap_in(conn, table, where=_month_filter(table, months))
-    return report
+    return _report(conn, table)
+
+
+def swap_months(
+    conn: duckdb.DuckDBPyConnection, staged: list[tuple[RawTable, list[tuple[int, int]]]]
+) -> None:
+    """Replace the staged months of every table in one transaction: a month's delivery lands
+    whole or not at all."""
+    _in_one_transaction(conn, [(table, _month_filter(table, months)) for table, months in staged])
 
 
 def load_table(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path) -> LoadReport:
@@ -149,5 +183,5 @@ def load_table(conn: duckdb.DuckDBPyConnection, table: RawTable, csv_path: Path)
     if report.rows == 0:
         raise RawDataError(f"raw table '{table.name}': {csv_path.name} has no rows")
     _check_keys(conn, table)
-    _swap_in(conn, table, where="true")
+    _in_one_transaction(conn, [(table, "true")])
     return report

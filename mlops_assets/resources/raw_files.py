@@ -1,4 +1,10 @@
-"""Where raw source files come from: the installed dataset package by default."""
+"""Where raw source files come from: a month delivered to the landing folder, else the source
+folder (the installed dataset package by default).
+
+A delivery is one CSV per table and month, ``<landing_dir>/<table>/<YYYY-MM>.csv``, with the
+source's header. ``raw_delivery_sensor`` watches the folder and loads what lands; a landed file
+wins over the source file for its month, so a correction is a new file in the same place.
+"""
 
 import os
 import shutil
@@ -20,10 +26,18 @@ class RawFilesResource(dg.ConfigurableResource):
         default=None,
         description="Folder with the raw files; unset means the dataset package's data folder.",
     )
+    landing_dir: str = Field(
+        default=str(DATA_DIR / "landing"),
+        description="Where monthly deliveries land: <landing_dir>/<table>/<YYYY-MM>.csv.",
+    )
     cache_dir: str = Field(
         default=str(DATA_DIR / "raw_cache"),
         description="Where zipped sources are extracted (DuckDB's CSV reader cannot open zips).",
     )
+
+    def landed_path(self, table: RawTable, year: int, month: int) -> Path:
+        """Where a delivery of ``table`` for one month lands (it may not exist)."""
+        return Path(self.landing_dir) / table.name / f"{year:04d}-{month:02d}.csv"
 
     def csv_path(self, table: RawTable) -> Path:
         """A readable CSV for ``table``, extracting it first if the source is zipped."""

@@ -2,7 +2,6 @@
 such as MinIO on 127.0.0.1) by configuration. The registry and the profile store share it."""
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from mlops_assets.core.blob_store import BlobStore, LocalBlobStore, S3BlobStore
@@ -20,6 +19,8 @@ class BlobStoreResource(dg.ConfigurableResource):
 
     def blob_store(self) -> BlobStore:
         if self.s3_bucket:
+            from dagster_aws.s3 import S3Resource  # here: ~0.6 s at import, S3 only
+
             client = S3Resource(endpoint_url=self.s3_endpoint_url).get_client()
             return S3BlobStore(client, self.s3_bucket, self.s3_prefix)
         return LocalBlobStore(self.local_root)

@@ -1,7 +1,16 @@
 """Sensors and schedules. They select assets by key and never run asset code themselves."""
 
 from mlops_assets.sensors.automation import feature_store_automation
-from mlops_assets.sensors.monitoring import model_health_sensor, new_month_sensor
+from mlops_assets.sensors.delivery import raw_delivery_sensor
+from mlops_assets.sensors.monitoring import (
+    model_health_sensor,
+    served_traffic_sensor,
+)
 
-sensors = [feature_store_automation, new_month_sensor, model_health_sensor]
+sensors = [
+    raw_delivery_sensor,
+    feature_store_automation,
+    served_traffic_sensor,
+    model_health_sensor,
+]
 schedules = []

@@ -1,14 +1,15 @@
 """The sensors that close the loop. They read the Dagster instance, the profile store and the
 registry, and request runs; they never run asset code.
 
-- ``new_month_sensor``: a month of served traffic has new serving profiles -> run ``monitor``
-  (drift + live quality) for that month.
-- ``arrival_drift`` needs no sensor: declarative automation materializes it when a new month
-  lands in the feature store (``feature_store_automation`` evaluates its condition).
-- ``model_health_sensor``: a drift or live-quality check crossed its threshold -> run
-  ``retrain`` (training -> evaluation -> gated promotion -> reference profile -> Bento) for the
-  stale model, under the guardrails of ``MonitoringPolicy`` (cooldown, new labelled rows,
-  one retrain per month and raw data version).
+- ``served_traffic_sensor``: enough new served rows for a month -> run ``monitor`` (drift +
+  live quality) for that month.
+- ``raw_delivery_sensor`` (``sensors/delivery.py``): a delivered month -> one run that loads
+  it, updates the feature store and judges its arrivals (``arrival_drift``).
+- ``model_health_sensor``: no production model yet and enough landed months (cold start), or a
+  drift or live-quality check crossed its threshold -> run ``retrain`` (training -> evaluation
+  -> gated promotion -> reference profile -> Bento) for the stale model, under the guardrails
+  of ``MonitoringPolicy`` (cooldown, new labelled rows, one retrain per month and raw data
+  version).
 """
 
 import hashlib
@@ -17,6 +18,7 @@ import time
 
 import dagster as dg
 
+from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.core.retrain_decision import Finding, decide_retrain
 from mlops_assets.dataset.raw_tables import EVENT_TABLE, MONTHLY_TABLES
 from mlops_assets.jobs import monitor_job, retrain_job
@@ -29,35 +31,67 @@ RAW_EVENTS = dg.AssetKey(["raw", EVENT_TABLE.name])
 RAW_MONTHLY = tuple(dg.AssetKey(["raw", table.name]) for table in MONTHLY_TABLES)
 
 
+def _flushed_at(key: str) -> float:
+    """Unix seconds of a serving profile flush, from its file name (see ``ProfileStore``)."""
+    return int(key.rsplit("/", 1)[-1].split("-", 1)[0]) / 1000
+
+
+def monitor_due(
+    seen: dict | None, rows: int, newest_flush: float, now: float, policy: MonitoringPolicy
+) -> bool:
+    """A month is judged again after ``monitor_every_rows`` new rows once a burst has settled,
+    or after ``monitor_interval_seconds`` with any new rows (a trickle): a handful of runs per
+    month, not one per profile file."""
+    if seen is None:
+        return rows >= policy.monitor_every_rows and now - newest_flush >= (
+            policy.monitor_settle_seconds
+        )
+    new = rows - seen["rows"]
+    if new <= 0:
+        return False
+    settled = now - newest_flush >= policy.monitor_settle_seconds
+    return (new >= policy.monitor_every_rows and settled) or (
+        now - seen["at"] >= policy.monitor_interval_seconds
+    )
+
+
 @dg.sensor(
     job=monitor_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="New serving profiles for a month -> drift and live quality for that month.",
+    minimum_interval_seconds=3,
+    description="Enough newly served rows for a month (or a trickle for long enough) -> drift "
+    "and live quality for that month.",
 )
-def new_month_sensor(
+def served_traffic_sensor(
     context: dg.SensorEvaluationContext,
     model_registry: ModelRegistryResource,
     profiles: ProfileStoreResource,
+    monitoring_policy: MonitoringPolicy,
 ):
     name = model_registry.model_name
-    months = profiles.store().serving_months(name)
     seen = json.loads(context.cursor) if context.cursor else {}
+    now = time.time()
     requests = []
-    for month, keys in months.items():
-        if seen.get(month) == keys[-1]:
+    for month, keys in profiles.store().serving_months(name).items():
+        rows = profiles.store().served_rows(name, month)
+        state = seen.get(month)
+        if state is None and rows < monitoring_policy.monitor_every_rows:
+            seen[month] = {"rows": 0, "at": now}  # a trickle: judged after the interval
+            continue
+        if not monitor_due(state, rows, max(map(_flushed_at, keys)), now, monitoring_policy):
             continue
         requests.append(
             dg.RunRequest(
-                run_key=f"monitor:{name}:{month}:{len(keys)}:{keys[-1].rsplit('/', 1)[-1]}",
+                run_key=f"monitor:{name}:{month}:{rows}",
                 partition_key=f"{month}-01",
-                tags={"mlops/model": name, "mlops/month": month},
+                tags={"mlops/model": name, "mlops/month": month, "mlops/served_rows": str(rows)},
             )
         )
-        seen[month] = keys[-1]
+        seen[month] = {"rows": rows, "at": now}
+    context.update_cursor(json.dumps(seen))
     if not requests:
-        return dg.SkipReason(f"no new serving profiles for {name}")
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen))
+        return dg.SkipReason(f"no month of {name} has enough newly served rows")
+    return requests
 
 
 def _latest_by_partition(instance, key: dg.AssetKey, limit: int = 500) -> dict[str, dict]:
@@ -85,13 +119,47 @@ def raw_data_version(instance) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def _month_rows(partition: str, latest: dict) -> int:
+    """A raw partition's rows (a ranged load records every month's count in one mapping)."""
+    by_month = latest["metadata"].get("rows_by_month") or {}
+    return int(by_month.get(partition[:7], latest["metadata"].get("dagster/row_count", 0)))
+
+
+def features_lag(instance) -> str | None:
+    """Why the feature store is behind the landed raw data, or None when it is current."""
+    mart = instance.fetch_materializations(FEATURE_MART, limit=1).records
+    raw = instance.fetch_materializations(RAW_EVENTS, limit=1).records
+    if not raw:
+        return "no raw data has landed"
+    if not mart or mart[0].storage_id < raw[0].storage_id:
+        return "the feature store has not caught up with the latest landed month yet"
+    return None
+
+
+def _retrain_request(name: str, month: str, train_months: int, trigger: str, reason: str, data):
+    return dg.RunRequest(
+        # The same month on the same raw data is retrained once, however often replayed or
+        # rebuilt.
+        run_key=f"retrain:{name}:{month}:{data}",
+        run_config={
+            "ops": {"training_set": {"config": {"test_month": month, "train_months": train_months}}}
+        },
+        tags={
+            "mlops/model": name,
+            "mlops/trigger": trigger,
+            "mlops/month": month,
+            "mlops/reason": reason[:200],
+        },
+    )
+
+
 @dg.sensor(
     job=retrain_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Drift or live quality past its threshold -> retrain, deduplicated by month and "
-    "raw data version, after a cooldown and enough new labelled rows; promotion stays "
-    "behind the gate.",
+    minimum_interval_seconds=3,
+    description="No production model yet (cold start), or drift or live quality past its "
+    "threshold -> retrain, deduplicated by month and raw data version, after a cooldown and "
+    "enough new labelled rows; promotion stays behind the gate.",
 )
 def model_health_sensor(
     context: dg.SensorEvaluationContext,
@@ -100,6 +168,25 @@ def model_health_sensor(
 ):
     cursor = json.loads(context.cursor) if context.cursor else {"after": 0, "requested_at": None}
     instance, policy, name = context.instance, monitoring_policy, model_registry.model_name
+    lag = features_lag(instance)
+    if lag:
+        return dg.SkipReason(f"waiting: {lag}")
+    raw_rows = {
+        partition[:7]: _month_rows(partition, latest)
+        for partition, latest in _latest_by_partition(instance, RAW_EVENTS).items()
+    }
+    production = model_registry.registry().production(name)
+    if production is None:
+        # Cold start: train, validate and test on the months landed so far.
+        landed = sorted(raw_rows)
+        if len(landed) < 3:
+            return dg.SkipReason(f"no production model; {len(landed)} month(s) landed (< 3)")
+        month = landed[-1]
+        reason = f"no production model: first training, tested on {month}"
+        train_months = min(policy.train_months, len(landed) - 2)
+        return _retrain_request(
+            name, month, train_months, "cold start", reason, raw_data_version(instance)
+        )
     findings, newest = [], cursor["after"]
     for key in MONITORED:
         for partition, latest in _latest_by_partition(instance, key).items():
@@ -108,12 +195,7 @@ def model_health_sensor(
                 findings.append(
                     Finding(partition[:7], key.to_user_string(), latest["metadata"].get("status"))
                 )
-    production = model_registry.registry().production(name)
-    test_month = production.metadata["lineage"]["split"]["test_month"] if production else None
-    raw_rows = {
-        partition[:7]: int(latest["metadata"].get("dagster/row_count", 0))
-        for partition, latest in _latest_by_partition(instance, RAW_EVENTS).items()
-    }
+    test_month = production.metadata["lineage"]["split"]["test_month"]
     requested_at = cursor.get("requested_at")
     decision = decide_retrain(
         findings,
@@ -127,23 +209,12 @@ def model_health_sensor(
         # Findings already judged are not judged again: a cooldown skip waits for new evidence.
         context.update_cursor(json.dumps({**cursor, "after": newest}))
         return dg.SkipReason(decision.reason)
-    data_version = raw_data_version(instance)
     context.update_cursor(json.dumps({"after": newest, "requested_at": time.time()}))
-    return dg.RunRequest(
-        # The same month on the same raw data is retrained once, however often replayed or
-        # rebuilt.
-        run_key=f"retrain:{name}:{decision.month}:{data_version}",
-        run_config={
-            "ops": {
-                "training_set": {
-                    "config": {"test_month": decision.month, "train_months": policy.train_months}
-                }
-            }
-        },
-        tags={
-            "mlops/model": name,
-            "mlops/trigger": decision.trigger,
-            "mlops/month": decision.month,
-            "mlops/reason": decision.reason[:200],
-        },
+    return _retrain_request(
+        name,
+        decision.month,
+        policy.train_months,
+        decision.trigger,
+        decision.reason,
+        raw_data_version(instance),
     )

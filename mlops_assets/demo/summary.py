@@ -1,0 +1,54 @@
+"""The demo's closing summary, read from the instance: per month what the loop did, and the
+counts a reviewer asks for (red runs, monitor runs per month, sensor ticks)."""
+
+from collections import Counter
+
+import dagster as dg
+
+from mlops_assets.demo.timeline import launched_by, run_title, sensor_ticks
+
+
+def _status(instance, key: str, month: str) -> dict:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(dg.AssetKey(key), asset_partitions=[f"{month}-01"]), limit=1
+    ).records
+    if not records:
+        return {}
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def print_summary(instance, watcher, registry, name: str, facts: dict[str, dict]) -> None:
+    records = watcher.runs()
+    runs = [r.dagster_run for r in records]
+    print("\nmonth    features  arrival drift  served drift  live AUC  retrain")
+    for month, fact in facts.items():
+        arrival, served, quality = (
+            _status(instance, key, month)
+            for key in ("arrival_drift", "serving_drift", "live_quality")
+        )
+        retrains = [
+            r for r in runs if r.job_name == "retrain" and r.tags.get("mlops/month") == month
+        ]
+        outcome = "; ".join(r.tags.get("mlops/outcome", r.status.value)[:70] for r in retrains)
+        auc = quality.get("live_roc_auc")
+        seconds = fact.get("features_seconds")
+        print(
+            f"{month}  {f'{seconds:.0f} s' if seconds else '-':>8}  "
+            f"{arrival.get('status', '-'):<13}  {served.get('status', '-'):<12}  "
+            f"{f'{auc:.4f}' if auc is not None else '-':<8}  {outcome or '-'}"
+        )
+    by_job = Counter(run_title(r).split(" 20")[0] for r in runs)
+    red = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]
+    monitors = Counter(r.tags.get("mlops/month") for r in runs if r.job_name == "monitor")
+    print(f"\nruns launched by the daemon: {len(runs)} ({dict(by_job)})")
+    print(f"launched by: {dict(Counter(launched_by(r) for r in runs))}")
+    print(f"red runs: {len(red)}" + "".join(f"\n  {r.run_id[:8]} {run_title(r)}" for r in red))
+    print(f"monitor runs per month: {dict(sorted(monitors.items()))}")
+    for sensor, ticks in sorted(sensor_ticks(instance, watcher.started).items()):
+        print(f"sensor {sensor}: {dict(Counter(t.status.value for t in ticks))} ticks")
+    served = {m: f.get("drift_to_served_seconds") for m, f in facts.items()}
+    for month, seconds in served.items():
+        if seconds is not None:
+            print(f"{month}: drift check -> service answers with the new model: {seconds:.0f} s")
+    promoted = [e.get("version") for e in registry.events(name) if e.get("stage") == "production"]
+    print(f"production versions over time: {promoted}")

@@ -1,0 +1,121 @@
+"""The outside world of the demo: an airline data feed that delivers a month of raw files, and
+clients that ask the service about that month's scheduled flights.
+
+Nothing here touches the warehouse, the registry or Dagster: deliveries are files written to the
+landing folder (``raw_delivery_sensor`` picks them up) and traffic is HTTP to the service.
+"""
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import httpx
+
+from mlops_assets.dataset.raw_tables import MONTHLY_TABLES
+from mlops_assets.resources.raw_files import RawFilesResource
+
+TRAFFIC_SEED = 13
+# Injected drift: the traffic mix becomes evening departures from Newark only.
+DRIFTED_MIX = "origin = 'EWR' AND CAST(sched_dep_time AS INTEGER) >= 1700"
+
+
+def _source(raw_files: RawFilesResource, table) -> str:
+    # all_varchar: a delivery is the source's own text, byte for byte per value
+    return f"read_csv('{raw_files.csv_path(table)}', header = true, all_varchar = true)"
+
+
+def deliver_month(raw_files: RawFilesResource, month: str) -> dict[str, int]:
+    """Write ``month`` of every monthly table into the landing folder as the feed would: one
+    CSV per table, renamed into place whole. Returns rows per table."""
+    year, m = month.split("-")
+    rows = {}
+    with duckdb.connect() as conn:
+        for table in MONTHLY_TABLES:
+            target = raw_files.landed_path(table, int(year), int(m))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            conn.execute(
+                f"COPY (SELECT * FROM {_source(raw_files, table)} "
+                f"WHERE CAST(year AS INTEGER) = {int(year)} AND CAST(month AS INTEGER) = {int(m)}) "
+                f"TO '{partial}' (HEADER, DELIMITER ',')"
+            )
+            rows[table.name] = conn.execute(
+                f"SELECT count(*) FROM read_csv('{partial}', header = true, all_varchar = true)"
+            ).fetchone()[0]
+            os.replace(partial, target)
+    return rows
+
+
+def deliver_with_renamed_column(
+    raw_files: RawFilesResource, month: str, table: str, column: str, renamed: str
+) -> None:
+    """A faulty delivery, as a feed's schema change would make it: one column renamed."""
+    deliver_month(raw_files, month)
+    path = raw_files.landed_path(
+        next(t for t in MONTHLY_TABLES if t.name == table), *map(int, month.split("-"))
+    )
+    header, rest = path.read_text().split("\n", 1)
+    names = [renamed if name == column else name for name in header.split(",")]
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(",".join(names) + "\n" + rest)
+    os.replace(partial, path)
+
+
+def month_traffic(
+    raw_files: RawFilesResource, month: str, flights: int, drifted: bool = False
+) -> list[dict]:
+    """A fixed sample of the month's scheduled flights as service requests (the schedule is
+    known ahead; outcomes are not sent)."""
+    year, m = month.split("-")
+    mix = f"AND {DRIFTED_MIX}" if drifted else ""
+    flights_table = next(t for t in MONTHLY_TABLES if t.name == "flights")
+    with duckdb.connect() as conn:
+        rows = conn.execute(
+            "SELECT carrier, CAST(flight AS INTEGER), origin, dest, NULLIF(tailnum, 'NA'), "
+            "printf('%04d-%02d-%02dT%02d:%02d:00', CAST(year AS INTEGER), "
+            "CAST(month AS INTEGER), CAST(day AS INTEGER), "
+            "CAST(sched_dep_time AS INTEGER) // 100, CAST(sched_dep_time AS INTEGER) % 100) "
+            f"FROM {_source(raw_files, flights_table)} "
+            f"WHERE CAST(year AS INTEGER) = {int(year)} AND CAST(month AS INTEGER) = {int(m)} "
+            f"{mix} ORDER BY hash(year || month || day || carrier || flight || origin || ?) "
+            "LIMIT ?",
+            [str(TRAFFIC_SEED), flights],
+        ).fetchall()
+    return [
+        {
+            "carrier": carrier,
+            "flight_number": number,
+            "origin": origin,
+            "dest": dest,
+            "scheduled_departure": departure,
+            **({"tailnum": tailnum} if tailnum else {}),
+        }
+        for carrier, number, origin, dest, tailnum, departure in rows
+    ]
+
+
+def send(url: str, flights: list[dict], chunk: int = 500) -> Counter:
+    """POST the flights in chunks; count answers by model version (and errors)."""
+    answered: Counter = Counter()
+    with httpx.Client(timeout=60) as client:
+        for i in range(0, len(flights), chunk):
+            response = client.post(f"{url}/predict_many", json={"flights": flights[i : i + chunk]})
+            if response.status_code != 200:
+                answered[f"HTTP {response.status_code}"] += 1
+                continue
+            answered.update(f"v{p['model_version']}" for p in response.json()["predictions"])
+    return answered
+
+
+def served_version(url: str, flight: dict) -> int | None:
+    """The model version the service answers ``flight`` with (None: no answer)."""
+    try:
+        response = httpx.post(f"{url}/predict", json=flight, timeout=10)
+        return response.json()["model_version"] if response.status_code == 200 else None
+    except httpx.HTTPError:
+        return None
+
+
+def landing_dir(raw_files: RawFilesResource) -> Path:
+    return Path(raw_files.landing_dir)

@@ -1,0 +1,110 @@
+"""``raw_delivery_sensor``: files landing in the landing folder become runs of ``land_months``
+that load those months, update the feature store and the online store, and judge the month.
+
+The instance is the record of what was loaded: each load run carries the fingerprints of the
+files it read (tag ``mlops/delivery``), so a re-delivery of the same files does nothing, a
+changed file loads its month again, and the order rules live in ``core/deliveries.py``.
+"""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.core.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
+from mlops_assets.dataset.raw_tables import MONTHLY_TABLES
+from mlops_assets.jobs import MONTHLY_RAW, STATIC_RAW, land_months_job
+from mlops_assets.resources.model_registry import ModelRegistryResource
+from mlops_assets.resources.raw_files import RawFilesResource
+
+DELIVERY_TAG = "mlops/delivery"
+TABLES = tuple(table.name for table in MONTHLY_TABLES)
+_GROUPS = feature_store_dbt_assets.group_names_by_key
+REFERENCE_SEEDS = [key for key, group in _GROUPS.items() if group == "reference"]
+FEATURE_STORE = [key for key, group in _GROUPS.items() if group != "reference"]
+ONLINE_STORE, ARRIVAL_DRIFT = dg.AssetKey("online_store"), dg.AssetKey("arrival_drift")
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def delivered_files(landing: Path) -> dict[str, dict[str, str]]:
+    """Month -> table -> fingerprint of every ``<table>/<YYYY-MM>.csv`` in the landing folder."""
+    files: dict[str, dict[str, str]] = {}
+    for table in TABLES:
+        for path in sorted((landing / table).glob("[0-9][0-9][0-9][0-9]-[0-9][0-9].csv")):
+            files.setdefault(path.stem, {})[table] = _fingerprint(path)
+    return files
+
+
+def _state(run: dg.DagsterRun) -> str:
+    if run.status == dg.DagsterRunStatus.SUCCESS:
+        return LOADED
+    return FAILED if run.is_finished else LOADING
+
+
+def latest_attempts(instance: dg.DagsterInstance) -> dict[str, Attempt]:
+    """Month -> its latest load run, from the runs' delivery tags (newest run first)."""
+    attempts: dict[str, Attempt] = {}
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=land_months_job.name), limit=500)
+    for run in runs:
+        for item in filter(None, run.tags.get(DELIVERY_TAG, "").split(";")):
+            month, fingerprint = item.split("=", 1)
+            attempts.setdefault(month, Attempt(fingerprint, _state(run), run.run_id))
+    return attempts
+
+
+@dg.sensor(
+    job=land_months_job,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=3,
+    description="Months delivered to the landing folder -> load them, in calendar order.",
+)
+def raw_delivery_sensor(
+    context: dg.SensorEvaluationContext,
+    raw_files: RawFilesResource,
+    model_registry: ModelRegistryResource,
+):
+    files = delivered_files(Path(raw_files.landing_dir))
+    if not files:
+        return dg.SkipReason(f"nothing delivered to {raw_files.landing_dir}")
+    plan = plan_deliveries(files, TABLES, latest_attempts(context.instance))
+    for month, why in plan.waiting.items():
+        context.log.warning(f"delivery {month} not loaded: {why}")
+    # Reference data rides along with the first delivery: the first feature build joins it.
+    reference = [*STATIC_RAW, *REFERENCE_SEEDS]
+    missing = [k for k in reference if context.instance.get_latest_materialization_event(k) is None]
+    production = model_registry.registry().production(model_registry.model_name)
+    learnt = production.metadata["lineage"]["split"]["test_month"] if production else None
+    requests = []
+    for first, last in plan.loads:
+        months = [m for m in plan.fingerprints if first <= m <= last]
+        delivery = ";".join(f"{m}={plan.fingerprints[m]}" for m in months)
+        # A single new month is judged against production in the same run (nothing to judge
+        # without a production model, or for months it has already learnt from).
+        judge = first == last and learnt is not None and first > learnt
+        requests.append(
+            dg.RunRequest(
+                run_key=f"land:{delivery}",
+                job_name=land_months_job.name,
+                asset_selection=[
+                    *MONTHLY_RAW,
+                    *(missing if not requests else []),
+                    *FEATURE_STORE,
+                    ONLINE_STORE,
+                    *([ARRIVAL_DRIFT] if judge else []),
+                ],
+                tags={
+                    DELIVERY_TAG: delivery,
+                    "mlops/month": last,
+                    "dagster/asset_partition_range_start": f"{first}-01",
+                    "dagster/asset_partition_range_end": f"{last}-01",
+                },
+            )
+        )
+    if not requests:
+        waiting = "; ".join(f"{m} {why}" for m, why in plan.waiting.items())
+        return dg.SkipReason(f"every delivered month is loaded{'; ' + waiting if waiting else ''}")
+    return requests

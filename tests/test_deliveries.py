@@ -1,0 +1,96 @@
+"""Deliveries and monitoring cadence: the rules the daemon's sensors apply, as pure decisions and
+through Dagster's own sensor API (``build_sensor_context``)."""
+
+import dagster as dg
+
+from mlops_assets.core.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
+from mlops_assets.resources.monitoring_policy import MonitoringPolicy
+from mlops_assets.sensors.monitoring import monitor_due
+
+TABLES = ("flights", "weather")
+
+
+def delivered(*months: str) -> dict:
+    return {m: {"flights": f"f{m}", "weather": f"w{m}"} for m in months}
+
+
+def loaded(month: str, state: str = LOADED) -> Attempt:
+    return Attempt(f"f{month}+w{month}", state, "0123456789abcdef")
+
+
+def test_the_first_delivery_loads_its_months_together_in_order():
+    plan = plan_deliveries(delivered("2013-01", "2013-02", "2013-03"), TABLES, {})
+    assert plan.loads == [("2013-01", "2013-03")] and not plan.waiting
+
+
+def test_an_unchanged_redelivery_is_nothing_to_do_and_a_correction_reloads():
+    attempts = {"2013-01": loaded("2013-01"), "2013-02": loaded("2013-02")}
+    assert plan_deliveries(delivered("2013-01", "2013-02"), TABLES, attempts).loads == []
+    corrected = delivered("2013-01", "2013-02")
+    corrected["2013-01"]["flights"] = "changed"
+    assert plan_deliveries(corrected, TABLES, attempts).loads == [("2013-01", "2013-01")]
+
+
+def test_a_month_after_a_gap_waits_and_says_for_what():
+    plan = plan_deliveries(delivered("2013-01", "2013-03"), TABLES, {"2013-01": loaded("2013-01")})
+    assert plan.loads == []
+    assert plan.waiting == {"2013-03": "waits for 2013-02: it has not been delivered"}
+
+
+def test_an_incomplete_delivery_holds_back_later_months():
+    files = delivered("2013-01", "2013-03")
+    files["2013-02"] = {"flights": "f"}
+    plan = plan_deliveries(files, TABLES, {})
+    assert plan.loads == [("2013-01", "2013-01")]
+    assert "no file yet for weather" in plan.waiting["2013-02"]
+    assert plan.waiting["2013-03"] == "waits for 2013-02: it is incomplete"
+
+
+def test_a_failed_or_running_load_holds_back_later_months():
+    files = delivered("2013-01", "2013-02")
+    for state, why in ((FAILED, "its load failed in run 01234567"), (LOADING, "it is loading")):
+        plan = plan_deliveries(files, TABLES, {"2013-01": loaded("2013-01", state)})
+        assert plan.loads == [] and plan.waiting["2013-02"].startswith(f"waits for 2013-01: {why}")
+
+
+def test_a_burst_of_traffic_is_judged_once_it_settles_a_trickle_on_an_interval():
+    policy = MonitoringPolicy(
+        monitor_every_rows=1000, monitor_interval_seconds=600, monitor_settle_seconds=5
+    )
+    now = 10_000.0
+    assert not monitor_due(None, 2000, newest_flush=now - 1, now=now, policy=policy)  # mid-burst
+    assert monitor_due(None, 2000, newest_flush=now - 6, now=now, policy=policy)
+    judged = {"rows": 2000, "at": now}
+    assert not monitor_due(judged, 2000, now - 60, now + 60, policy)  # nothing new
+    assert not monitor_due(judged, 2040, now, now + 300, policy)  # a trickle, too soon
+    assert monitor_due(judged, 2040, now, now + 601, policy)  # a trickle, after the interval
+    assert monitor_due(judged, 3100, now - 10, now + 30, policy)  # another settled burst
+
+
+def test_the_delivery_sensor_requests_one_run_for_the_delivered_months(tmp_path):
+    from mlops_assets.definitions import defs
+    from mlops_assets.resources.model_registry import ModelRegistryResource
+    from mlops_assets.resources.raw_files import RawFilesResource
+    from mlops_assets.sensors.delivery import DELIVERY_TAG, raw_delivery_sensor
+
+    for table in TABLES:
+        for month in ("2013-01", "2013-02"):
+            path = tmp_path / "landing" / table / f"{month}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"a,b\n{table},{month}\n")
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={
+            "raw_files": RawFilesResource(landing_dir=str(tmp_path / "landing")),
+            "model_registry": ModelRegistryResource(local_root=str(tmp_path / "registry")),
+        },
+        definitions=defs,
+    )
+    [request] = raw_delivery_sensor(context)
+    assert request.tags["dagster/asset_partition_range_start"] == "2013-01-01"
+    assert request.tags["dagster/asset_partition_range_end"] == "2013-02-01"
+    assert request.tags[DELIVERY_TAG].startswith("2013-01=")
+    selected = {key.to_user_string() for key in request.asset_selection}
+    # the first delivery brings the reference data; no production model: nothing to judge
+    assert {"raw/flights", "raw/weather", "raw/airports", "marts/flight_features"} <= selected
+    assert "online_store" in selected and "arrival_drift" not in selected
