@@ -17,7 +17,6 @@ A run that fails exits non-zero and prints no ratio. Medians over the runs.
 """
 
 import argparse
-import os
 import re
 import socket
 import statistics
@@ -55,13 +54,10 @@ def step_seconds(instance, run_id: str) -> float:
 def one_run(folder: Path) -> dict:
     import dagster as dg
 
+    from mlops_assets.demo.run import demo_env
+
     data = folder / "data"
-    env = {
-        **os.environ,
-        "MLOPS_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(data / "dagster_home"),
-        "DUCKDB_DATABASE": str(data / "warehouse.duckdb"),
-    }
+    env = demo_env(data)
     args = [
         str(BIN / "mlops-demo"),
         *("--history", "2013-01", "--first", "2013-05", "--last", "2013-05"),

@@ -7,7 +7,6 @@ job, a real service on 127.0.0.1. About five minutes.
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import psutil
 import pytest
 
 from mlops_assets.core.months import month_after
+from mlops_assets.demo.run import demo_env
 from mlops_assets.demo.timeline import user_error
 from tests.conftest import REPO, free_port
 
@@ -29,12 +29,7 @@ INJECTED, BAD = "2013-06", "2013-07"
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
     data = tmp_path_factory.mktemp("daemon_loop") / "data"
-    env = {
-        **os.environ,
-        "MLOPS_DATA_DIR": str(data),
-        "DAGSTER_HOME": str(data / "dagster_home"),
-        "DUCKDB_DATABASE": str(data / "warehouse.duckdb"),
-    }
+    env = demo_env(data)
     args = [
         str(BIN / "mlops-demo"),
         *("--history", "2013-01", "--first", SERVED[0], "--last", SERVED[-1]),

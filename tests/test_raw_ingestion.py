@@ -15,10 +15,19 @@ from tests.raw_fixtures import make_raw_dir
 FLIGHTS = dg.AssetKey(["raw", "flights"])
 
 
+MONTHLY_NODE = "raw_monthly_tables"  # flights and weather, loaded together
+
+
+def _flights(result) -> list:
+    return [
+        m for m in result.asset_materializations_for_node(MONTHLY_NODE) if m.asset_key == FLIGHTS
+    ]
+
+
 def _load(raw_dir: Path, db: Path, partition: str, cache: Path, instance=None):
-    flights = next(a for a in raw_assets if FLIGHTS in a.keys)
+    monthly = next(a for a in raw_assets if FLIGHTS in a.keys)
     return dg.materialize(
-        [flights],
+        [monthly],
         partition_key=partition,
         resources={
             "warehouse": WarehouseResource(database=str(db)),
@@ -45,7 +54,7 @@ def test_month_partition_records_rows_nulls_and_content_version(good_raw, tmp_pa
     db = tmp_path / "w.duckdb"
     result = _load(good_raw, db, "2013-03-01", tmp_path / "cache")
     assert result.success
-    [mat] = result.asset_materializations_for_node("raw__flights")
+    [mat] = _flights(result)
     with duckdb.connect(str(db), read_only=True) as conn:
         march, null_arr = conn.execute(
             "SELECT count(*), count(*) - count(arr_delay) FROM raw.flights"
@@ -58,11 +67,11 @@ def test_month_partition_records_rows_nulls_and_content_version(good_raw, tmp_pa
 
     # Same content, same version; other content (another month), another version.
     again = _load(good_raw, db, "2013-03-01", tmp_path / "cache")
-    [mat_again] = again.asset_materializations_for_node("raw__flights")
+    [mat_again] = _flights(again)
     assert mat_again.tags["dagster/data_version"] == version
     assert _rows(db, 3) == march  # replaced, not appended
     other = _load(good_raw, db, "2013-02-01", tmp_path / "cache")
-    [mat_other] = other.asset_materializations_for_node("raw__flights")
+    [mat_other] = _flights(other)
     assert mat_other.tags["dagster/data_version"] != version
 
 
@@ -113,12 +122,12 @@ def test_bad_raw_input_stops_the_run_and_keeps_the_loaded_month(case, good_raw, 
     result = _load(bad, db, "2013-02-01", tmp_path / "cache")
 
     assert not result.success
-    error = result.failure_data_for_node("raw__flights").error
+    error = result.failure_data_for_node(MONTHLY_NODE).error
     assert message in str(error.cause or error.message), error.to_string()
     assert _rows(db, 2) == before  # the previous good month is untouched
 
 
-def test_corrupted_file_names_the_table_and_file(good_raw, tmp_path):
+def test_corrupted_weather_names_the_table_and_keeps_the_month_out_whole(good_raw, tmp_path):
     db = tmp_path / "w.duckdb"
     bad = make_raw_dir(tmp_path / "raw_bad")
     (bad / "weather.csv").write_bytes(b'origin,year\n"EWR,2013\n\x00\x01garbage"",,\n')
@@ -133,8 +142,12 @@ def test_corrupted_file_names_the_table_and_file(good_raw, tmp_path):
         raise_on_error=False,
     )
     assert not result.success
-    text = result.failure_data_for_node("raw__weather").error.to_string()
+    text = result.failure_data_for_node(MONTHLY_NODE).error.to_string()
     assert "raw table 'weather'" in text
+    # a month lands whole or not at all: the good flights file was not written either
+    with duckdb.connect(str(db)) as conn:
+        tables = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "flights" not in tables
 
 
 def test_schema_change_makes_the_cli_exit_nonzero_before_anything_downstream(tmp_path):
@@ -153,7 +166,7 @@ def test_schema_change_makes_the_cli_exit_nonzero_before_anything_downstream(tmp
             "-m",
             "mlops_assets.definitions",
             "--select",
-            'key:"raw/flights"',
+            'key:"raw/flights" or key:"raw/weather"',
             "--partition",
             "2013-01-01",
         ],

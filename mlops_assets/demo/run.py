@@ -20,6 +20,16 @@ from pathlib import Path
 MARKER = ".mlops-demo"
 
 
+def demo_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a demo whose whole world lives in ``data_dir`` (for a subprocess)."""
+    return {
+        **os.environ,
+        "MLOPS_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "DUCKDB_DATABASE": str(data_dir / "warehouse.duckdb"),
+    }
+
+
 def prepare(data_dir: Path, dagster_home: Path, project_root: Path) -> None:
     """A fresh world for the demo in its own folder (never a folder it did not make)."""
     if data_dir.exists() and any(data_dir.iterdir()) and not (data_dir / MARKER).exists():
