@@ -82,11 +82,11 @@ serve: setup
 test: setup
 	$(BIN)/pytest
 
-# `make dev DATA=data/demo` browses the demo's runs. Ctrl-C stops it within seconds; a run in
-# flight is marked failed by run monitoring, not left STARTED.
+# `make dev DATA=data/demo` browses the demo's runs. Ctrl-C stops it within seconds even with a
+# run in flight (mlops-dev cancels it through the run launcher; it ends CANCELED).
 DATA ?= $(MLOPS_DATA_DIR)
 dev: setup
-	MLOPS_DATA_DIR=$(abspath $(DATA)) DAGSTER_HOME=$(abspath $(DATA))/dagster_home DUCKDB_DATABASE=$(abspath $(DATA))/warehouse.duckdb $(BIN)/dagster dev -w workspace.yaml --host 127.0.0.1
+	MLOPS_DATA_DIR=$(abspath $(DATA)) DAGSTER_HOME=$(abspath $(DATA))/dagster_home DUCKDB_DATABASE=$(abspath $(DATA))/warehouse.duckdb $(BIN)/mlops-dev --host 127.0.0.1
 
 validate: setup
 	$(BIN)/dagster definitions validate -w workspace.yaml

@@ -5,6 +5,7 @@ writing the DuckDB warehouse at once."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -23,7 +24,7 @@ from mlops_assets.resources.warehouse import (
     WarehouseLockedError,
     WarehouseResource,
 )
-from tests.conftest import BIN, REPO
+from tests.conftest import BIN, REPO, free_port
 from tests.model_lab import MODEL, SMALL
 from tests.processes import started, wait_for
 
@@ -69,8 +70,8 @@ def run_config(ops: dict, **extra) -> str:
     return json.dumps({"ops": {k: {"config": v} for k, v in ops.items()}, **extra})
 
 
-# Whatever the follow-up trains is promoted (margin -1), so it runs the whole job to the Bento;
-# in one process, so that six step processes do not each import the project.
+# Whatever the follow-up trains is promoted (margin -1), so it runs the whole job to the Bento
+# (in the run's process: the project's default executor).
 FOLLOW_UP = run_config(
     {
         **SMALL,
@@ -81,7 +82,6 @@ FOLLOW_UP = run_config(
         "model_evaluation_promotion_gate": {"margin": -1.0},
         "production_model": {"margin": -1.0},
     },
-    execution={"config": {"in_process": {}}},
 )
 
 
@@ -137,14 +137,10 @@ def failures(instance, run_id: str) -> list[str]:
     ]
 
 
-@pytest.mark.slow
-def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_succeeds(
-    served, built_warehouse, tmp_path
-):
-    """SIGKILL the run worker while its training-set step holds the one ``duckdb`` pool slot:
-    the run must end FAILURE, the registry must be as it was, and the slot must come back
-    (run monitoring's ``free_slots_after_run_end_seconds``), or every later retrain, feature
-    build and batch score would queue behind a dead run for ever."""
+def isolated_env(served, built_warehouse, tmp_path) -> dict:
+    """A fresh instance and a copy of the served registry; the session's warehouse. (Three
+    processes creating a fresh SQLite instance at once can stamp two alembic heads, so its
+    databases are created here first.)"""
     data = tmp_path / "data"
     for part in ("registry", "online_store"):  # a copy: other tests read the served registry
         shutil.copytree(served.root / "data" / part, data / part)
@@ -158,13 +154,24 @@ def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_su
         "DUCKDB_DATABASE": str(built_warehouse),
     }
     env.pop("DAGSTER_IS_DEV_CLI", None)
-    registry = ModelRegistryResource(local_root=str(data / "registry")).registry()
+    dg.DagsterInstance.from_config(str(home)).dispose()
+    return env
+
+
+@pytest.mark.slow
+def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_succeeds(
+    served, built_warehouse, tmp_path
+):
+    """SIGKILL the run worker while its training-set step holds the one ``duckdb`` pool slot:
+    the run must end FAILURE, the registry must be as it was, and the slot must come back
+    (run monitoring's ``free_slots_after_run_end_seconds``), or every later retrain, feature
+    build and batch score would queue behind a dead run for ever."""
+    env = isolated_env(served, built_warehouse, tmp_path)
+    home = env["DAGSTER_HOME"]
+    registry = ModelRegistryResource(local_root=env["MLOPS_DATA_DIR"] + "/registry").registry()
     production, versions = registry.production(MODEL), intact_versions(registry)
     assert production is not None
     daemon_log = tmp_path / "daemon.log"
-    # Create the instance's databases once, before the daemon and the CLI open them: three
-    # processes creating a fresh SQLite instance at once can stamp two alembic heads.
-    dg.DagsterInstance.from_config(str(home)).dispose()
 
     with (
         started(
@@ -180,9 +187,7 @@ def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_su
             launched(cli)
             wait_for(
                 "the training_set step to take the duckdb slot",
-                lambda: first_event(
-                    instance, killed, DagsterEventType.STEP_WORKER_STARTING, "training_set"
-                ),
+                lambda: first_event(instance, killed, DagsterEventType.STEP_START, "training_set"),
                 timeout=300,
                 every=0.1,
             )
@@ -244,6 +249,54 @@ def test_a_killed_retrain_fails_frees_the_warehouse_pool_and_the_next_retrain_su
         f"{follow_up_seconds:.0f} s; "
         f"production v{production.version} kept, then v{promoted.version} promoted"
     )
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_dev_within_30_s_with_a_retrain_in_flight(served, built_warehouse, tmp_path):
+    """`make dev` is `mlops-dev`: Ctrl-C during a retrain cancels the run (it ends CANCELED,
+    the registry unchanged) and every process of `dagster dev` is gone within 30 s."""
+    env = isolated_env(served, built_warehouse, tmp_path)
+    registry = ModelRegistryResource(local_root=env["MLOPS_DATA_DIR"] + "/registry").registry()
+    production, versions = registry.production(MODEL), intact_versions(registry)
+    port = free_port()
+    dev = subprocess.Popen(
+        [str(BIN / "mlops-dev"), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        try:
+            wait_for(
+                "the daemon to run",
+                lambda: "SENSOR" in instance.get_daemon_heartbeats(),
+                timeout=180,
+            )
+            run_id, cli = launch(env, run_config(SMALL))
+            launched(cli)
+            wait_for(
+                "a training step to start",
+                lambda: first_event(instance, run_id, DagsterEventType.STEP_START, "training_set"),
+                timeout=300,
+                every=0.2,
+            )
+            family = psutil.Process(dev.pid).children(recursive=True)
+            dev.send_signal(signal.SIGINT)
+            stopping = time.monotonic()
+            out, _ = dev.communicate(timeout=60)
+            seconds = time.monotonic() - stopping
+        finally:
+            if dev.poll() is None:
+                dev.kill()
+        assert seconds <= 30, out[-3000:]
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELED, out[-3000:]
+    _, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive, [p.cmdline() for p in alive]
+    assert registry.production(MODEL) == production
+    assert intact_versions(registry) == versions
+    print(f"\nCtrl-C with a retrain in flight: stopped in {seconds:.1f} s, run CANCELED")
 
 
 # --- two writers on the warehouse -------------------------------------------------------------

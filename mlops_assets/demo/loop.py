@@ -58,7 +58,7 @@ class Loop:
         if self.service is not None:
             kill_tree(self.service)
         if self.dagster is not None:
-            seconds = services.stop_group(self.dagster)
+            seconds = services.stop_dagster(self.dagster, self.instance)
             self.say(f"dagster dev stopped in {seconds:.1f} s")
 
     # the outside world --------------------------------------------------------------------
@@ -120,6 +120,20 @@ class Loop:
         self.wait(f"{month} re-delivered", 120, lambda: self._settled(delivered))
         new = len(self.watcher.runs()) - runs
         self.say(f"re-delivery of {month}, unchanged: {new} run(s) launched")
+
+    def trickle(self, month: str, minutes: float, every: float = 15) -> None:
+        """Steady light traffic for ``month``: one request every ``every`` seconds. Monitoring
+        must run on an interval then, not once per profile file."""
+        pool = world.month_traffic(self.raw_files, month, 5000)
+        before, started, sent = len(self._monitor_runs(month)), time.time(), 0
+        while time.time() - started < minutes * 60:
+            world.send(self.url, [pool[sent % len(pool)]])
+            sent += 1
+            due = time.time() + every
+            self.wait(f"trickle of {month}", every + 5, lambda due=due: time.time() >= due)
+        runs = len(self._monitor_runs(month)) - before
+        self.facts.setdefault(month, {})["trickle_monitor_runs"] = runs
+        self.say(f"trickle {month}: {sent} requests in {minutes:g} min -> {runs} monitor run(s)")
 
     def bad_delivery(self, month: str) -> None:
         """A delivery whose schema changed: its load must stop, naming the column, and nothing

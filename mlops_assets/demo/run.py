@@ -54,6 +54,9 @@ def main() -> int:
         "--redeliver-last", action="store_true", help="then deliver the last month again"
     )
     parser.add_argument(
+        "--trickle", type=float, metavar="MINUTES", help="then one request every 15 s"
+    )
+    parser.add_argument(
         "--bad-month", metavar="YYYY-MM", help="then deliver this month with a renamed column"
     )
     parser.add_argument("--port", type=int, default=3100, help="the service's port")
@@ -81,6 +84,8 @@ def main() -> int:
         loop.serve()
         for month in loop.months(args.first, args.last):
             loop.month(month, args.flights, month in inject)
+        if args.trickle:
+            loop.trickle(args.last, args.trickle)
         if args.redeliver_last:
             loop.redeliver(args.last)
         if args.bad_month:
