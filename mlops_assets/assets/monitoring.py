@@ -189,6 +189,8 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
 @dg.asset(
     group_name=MONITORING_GROUP,
     partitions_def=monthly_partitions,
+    # one run judges a range as one window, so a delivery run may span months
+    backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[FEATURE_MART, RAW_EVENTS, reference_profile, production_model],
     check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset="arrival_drift")],
     pool=WAREHOUSE_POOL,
@@ -203,18 +205,20 @@ def arrival_drift(
     monitoring_policy: MonitoringPolicy,
 ) -> dg.MaterializeResult:
     """Drift of a newly arrived month's features (every flight in the mart, not only served
-    ones) against the production model's reference: the world may move before traffic shows it."""
-    month = context.partition_key[:7]
+    ones) against the production model's reference: the world may move before traffic shows it.
+    A range of months (a backfill) is judged as one window."""
+    keys = context.partition_key_range
+    month = keys.start[:7] if keys.start == keys.end else f"{keys.start[:7]}..{keys.end[:7]}"
     production = model_registry.registry().production(model_registry.model_name)
     if production is None:
         return _outcome("no_production", "no production model: nothing to compare with", {})
-    start = f"{month}-01"
+    window = context.partition_time_window
     with warehouse.get_connection() as conn:
         frame = pl.from_arrow(
             conn.sql(
                 f"SELECT {', '.join((*PROBLEM.categorical, *PROBLEM.numeric))} "
-                f"FROM {FEATURE_TABLE} WHERE {EVENT_DATE} >= DATE '{start}' "
-                f"AND {EVENT_DATE} < DATE '{start}' + INTERVAL 1 MONTH"
+                f"FROM {FEATURE_TABLE} WHERE {EVENT_DATE} >= DATE '{window.start.date()}' "
+                f"AND {EVENT_DATE} < DATE '{window.end.date()}'"
             ).to_arrow_table()
         )
     base = {"model_version": production.version, "dagster/row_count": frame.height}

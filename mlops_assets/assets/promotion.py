@@ -59,7 +59,7 @@ def production_model(
     outcome = gate_summary(
         {**model_evaluation, "production": current.version if current else None}, decision
     )
-    context.instance.add_run_tags(context.run_id, {"mlops/outcome": outcome[:200]})
+    context.instance.add_run_tags(context.run.run_id, {"mlops/outcome": outcome[:200]})
     if not decision.passed:
         context.log.info(outcome)
         return

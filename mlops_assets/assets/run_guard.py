@@ -11,9 +11,9 @@ import dagster as dg
 
 def refuse_if_run_ended(context, action: str) -> None:
     """Raise instead of doing ``action`` when this step's run is already finished."""
-    run = context.instance.get_run_by_id(context.run_id)
+    run = context.instance.get_run_by_id(context.run.run_id)
     if run is not None and run.is_finished:
         raise dg.Failure(
-            f"run {context.run_id} already ended ({run.status.value}); not {action}: "
+            f"run {context.run.run_id} already ended ({run.status.value}); not {action}: "
             "a step left running by a killed run worker changes nothing"
         )

@@ -83,7 +83,7 @@ def training_set(
     config: TrainingSetConfig,
     warehouse: WarehouseResource,
     model_registry: ModelRegistryResource,
-) -> dg.Output[dict]:
+) -> dg.MaterializeResult:
     """The exact rows a model learns from, stored once under the hash of their content."""
     spec = SplitSpec(**config.model_dump())
     query = training_set_query(spec)
@@ -121,8 +121,8 @@ def training_set(
             dbt_project.manifest_path, problem_contract.FEATURE_TABLE.split(".")[-1]
         ),
     }
-    return dg.Output(
-        ref,
+    return dg.MaterializeResult(
+        value=ref,
         data_version=dg.DataVersion(digest),
         metadata={
             "dagster/row_count": frame.height,

@@ -122,9 +122,11 @@ def train_torch(
     if device.type == "cpu":
         torch.use_deterministic_algorithms(True)
     generator = torch.Generator(device=device).manual_seed(params["seed"])
-    cat, num, y = (torch.as_tensor(a, device=device) for a in train)
+    # copies: the arrays are read-only views of the polars frame, which torch must not share
+    cat, num, y = (torch.as_tensor(a.copy(), device=device) for a in train)
     y = y.float()
-    vcat, vnum = torch.as_tensor(valid[0], device=device), torch.as_tensor(valid[1], device=device)
+    vcat = torch.as_tensor(valid[0].copy(), device=device)
+    vnum = torch.as_tensor(valid[1].copy(), device=device)
     config = {
         "cardinalities": cardinalities,
         "n_numeric": num.shape[1] // 2,
