@@ -21,7 +21,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 MONTHLY := key:"raw/flights" or key:"raw/weather"
 MONTHS := 2013-01-01...2013-12-01
 
-.PHONY: setup features demo dbt-build export-bento import-bento containerize test dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
+.PHONY: setup features demo dbt-build export-bento import-bento containerize test test-slow dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,8 +79,13 @@ containerize: setup
 serve: setup
 	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000
 
+# The default suite (under 15 min on 2 cores). The `slow` tests (the loop under the real daemon,
+# fault injection, fuzzing, load, full-year parity) run with `make test-slow`; CI runs both.
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+test-slow: setup
+	$(BIN)/pytest -m slow
 
 # `make dev DATA=data/demo` browses the demo's runs. Ctrl-C stops it within seconds even with a
 # run in flight (mlops-dev cancels it through the run launcher; it ends CANCELED).

@@ -41,8 +41,9 @@ def test_ci_runs_the_readme_test_command_and_uploads_the_bento():
     demo, test = readme_commands()
     assert (demo, test) == ("make demo", "make test")
     jobs = _steps("ci.yml")
-    assert {"run": test} in jobs["test"]
+    assert {"run": test} in jobs["test"] and {"run": "make test-slow"} in jobs["test"]
     deliver = [s.get("run") or s.get("uses") for s in jobs["deliver"]]
-    assert "make dbt-build" in deliver and "make export-bento" in deliver
+    assert "make dbt-build" in deliver and "make demo" in deliver
+    assert any(str(s).startswith("make export-bento") for s in deliver)
     assert any(str(s).startswith("actions/upload-artifact") for s in deliver)
     assert test in (REPO / ".ci" / "run").read_text().splitlines()
