@@ -37,14 +37,13 @@ def free_port() -> int:
 
 def step_seconds(instance, run_id: str) -> float:
     """The summed duration of a run's steps (what the run did, without starting up)."""
-    import dagster as dg
 
     stats = instance.get_run_step_stats(run_id)
     return (
         sum(
             (s.end_time or 0) - (s.start_time or 0)
             for s in stats
-            if s.status == dg.StepEventStatus.SUCCESS
+            if s.status and s.status.value == "SUCCESS"
         )
         if stats
         else 0.0
