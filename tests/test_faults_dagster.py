@@ -383,4 +383,5 @@ def test_a_step_whose_run_has_ended_changes_nothing_in_the_registry():
     ended = dg.materialize([guarded], instance=instance)
     assert ended.success
     with pytest.raises(dg.Failure, match="already ended"):
-        refuse_if_run_ended(SimpleNamespace(instance=instance, run_id=ended.run_id), "promoting")
+        context = SimpleNamespace(instance=instance, run=SimpleNamespace(run_id=ended.run_id))
+        refuse_if_run_ended(context, "promoting")

@@ -7,7 +7,6 @@ landing folder (``raw_delivery_sensor`` picks them up) and traffic is HTTP to th
 
 import os
 from collections import Counter
-from pathlib import Path
 
 import duckdb
 import httpx
@@ -115,7 +114,3 @@ def served_version(url: str, flight: dict) -> int | None:
         return response.json()["model_version"] if response.status_code == 200 else None
     except httpx.HTTPError:
         return None
-
-
-def landing_dir(raw_files: RawFilesResource) -> Path:
-    return Path(raw_files.landing_dir)
