@@ -94,3 +94,32 @@ def test_the_delivery_sensor_requests_one_run_for_the_delivered_months(tmp_path)
     # the first delivery brings the reference data; no production model: nothing to judge
     assert {"raw/flights", "raw/weather", "raw/airports", "marts/flight_features"} <= selected
     assert "online_store" in selected and "arrival_drift" not in selected
+
+
+def test_the_served_traffic_sensor_judges_a_burst_once(tmp_path):
+    """Through Dagster's sensor API, against real profile files: one request for a month's
+    burst, none when nothing new was served since."""
+    import polars as pl
+
+    from mlops_assets.core.profiling import profile_frame
+    from mlops_assets.resources.model_registry import ModelRegistryResource
+    from mlops_assets.resources.profile_store import ProfileStoreResource
+    from mlops_assets.sensors.monitoring import served_traffic_sensor
+
+    profiles = ProfileStoreResource(local_root=str(tmp_path))
+    registry = ModelRegistryResource(local_root=str(tmp_path / "registry"))
+    view = profile_frame(pl.DataFrame({"distance_miles": [200.0, 1400.0]}))
+    for rows in (700, 500):  # two flushes of one burst
+        profiles.store().put_serving(registry.model_name, "2013-05", view, rows)
+    resources = {
+        "model_registry": registry,
+        "profiles": profiles,
+        "monitoring_policy": MonitoringPolicy(monitor_settle_seconds=0),
+    }
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources)
+    [request] = served_traffic_sensor(context)
+    assert request.partition_key == "2013-05-01" and request.tags["mlops/served_rows"] == "1200"
+    again = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(), resources=resources, cursor=context.cursor
+    )
+    assert isinstance(served_traffic_sensor(again), dg.SkipReason)

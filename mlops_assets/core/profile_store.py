@@ -35,6 +35,10 @@ def _rows(key: str) -> int:
     return int(key.rsplit("-", 1)[-1].removesuffix(".bin"))
 
 
+def _flushed_at(key: str) -> float:
+    return int(key.rsplit("/", 1)[-1].split("-", 1)[0]) / 1000
+
+
 class ProfileStore:
     def __init__(self, store: BlobStore):
         self.store = store
@@ -90,6 +94,13 @@ class ProfileStore:
             if key.endswith(".bin"):
                 months.setdefault(key.split("/")[-2], []).append(key)
         return {m: sorted(keys) for m, keys in sorted(months.items())}
+
+    def serving_activity(self, model: str) -> dict[str, tuple[int, float]]:
+        """Month -> (rows served, unix seconds of the newest flush), from file names alone."""
+        return {
+            month: (sum(map(_rows, keys)), max(map(_flushed_at, keys)))
+            for month, keys in self.serving_months(model).items()
+        }
 
     def served_rows(self, model: str, month: str) -> int:
         """Rows profiled for a month so far, from the file names alone."""

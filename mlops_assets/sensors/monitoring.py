@@ -31,11 +31,6 @@ RAW_EVENTS = dg.AssetKey(["raw", EVENT_TABLE.name])
 RAW_MONTHLY = tuple(dg.AssetKey(["raw", table.name]) for table in MONTHLY_TABLES)
 
 
-def _flushed_at(key: str) -> float:
-    """Unix seconds of a serving profile flush, from its file name (see ``ProfileStore``)."""
-    return int(key.rsplit("/", 1)[-1].split("-", 1)[0]) / 1000
-
-
 def monitor_due(
     seen: dict | None, rows: int, newest_flush: float, now: float, policy: MonitoringPolicy
 ) -> bool:
@@ -72,13 +67,12 @@ def served_traffic_sensor(
     seen = json.loads(context.cursor) if context.cursor else {}
     now = time.time()
     requests = []
-    for month, keys in profiles.store().serving_months(name).items():
-        rows = profiles.store().served_rows(name, month)
+    for month, (rows, newest_flush) in profiles.store().serving_activity(name).items():
         state = seen.get(month)
         if state is None and rows < monitoring_policy.monitor_every_rows:
             seen[month] = {"rows": 0, "at": now}  # a trickle: judged after the interval
             continue
-        if not monitor_due(state, rows, max(map(_flushed_at, keys)), now, monitoring_policy):
+        if not monitor_due(state, rows, newest_flush, now, monitoring_policy):
             continue
         requests.append(
             dg.RunRequest(
