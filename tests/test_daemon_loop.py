@@ -17,7 +17,7 @@ import pytest
 
 from mlops_assets.core.months import month_after
 from mlops_assets.demo.run import demo_env
-from mlops_assets.demo.timeline import user_error
+from mlops_assets.demo.timeline import latest_metadata, user_error
 from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.slow
@@ -53,11 +53,9 @@ def _tagged(runs, job: str, month: str | None = None):
     ]
 
 
-def _status(instance, key: str, month: str):
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(dg.AssetKey(key), asset_partitions=[f"{month}-01"]), limit=1
-    ).records
-    return records[0].asset_materialization.metadata["status"].value if records else None
+def _status(instance, key: str, month: str) -> str | None:
+    latest = latest_metadata(instance, key, month)
+    return latest[1]["status"] if latest else None
 
 
 def test_every_run_came_from_a_sensor_and_only_the_injected_fault_is_red(loop):

@@ -14,7 +14,7 @@ from mlops_assets.core.months import month_after, month_range
 from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
 from mlops_assets.demo import services, world
 from mlops_assets.demo.summary import print_summary
-from mlops_assets.demo.timeline import IN_FLIGHT, Watcher, sensor_ticks
+from mlops_assets.demo.timeline import IN_FLIGHT, Watcher, latest_metadata, sensor_ticks
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.raw_files import RawFilesResource
 from mlops_assets.settings import PROJECT_ROOT
@@ -85,7 +85,7 @@ class Loop:
         delivered = self.deliver(month)
         self.wait(f"{month} is loaded and judged", 600, lambda: self._settled(delivered))
         self.facts.setdefault(month, {})["features_seconds"] = self._features_seconds(delivered)
-        before = self._await_swap(month, before, traffic[0], self._land_end(month))
+        before = self._await_swap(month, before, traffic[0], self._ended("land_months", month))
         sent = time.time()
         answered = world.send(self.url, traffic)
         label = " (drift injected: evening departures from Newark only)" if drifted else ""
@@ -96,7 +96,7 @@ class Loop:
             600,
             lambda: self._monitored(month, served) and self._settled(sent),
         )
-        self._await_swap(month, before, traffic[0], self._monitor_end(month))
+        self._await_swap(month, before, traffic[0], self._ended("monitor", month))
 
     def _await_swap(self, month: str, before: int, probe: dict, judged_at: float) -> int:
         """If production changed, wait until the service answers with it; report how long
@@ -125,13 +125,13 @@ class Loop:
         """Steady light traffic for ``month``: one request every ``every`` seconds. Monitoring
         must run on an interval then, not once per profile file."""
         pool = world.month_traffic(self.raw_files, month, 5000)
-        before, started, sent = len(self._monitor_runs(month)), time.time(), 0
+        before, started, sent = len(self._runs("monitor", month)), time.time(), 0
         while time.time() - started < minutes * 60:
             world.send(self.url, [pool[sent % len(pool)]])
             sent += 1
             due = time.time() + every
             self.wait(f"trickle of {month}", every + 5, lambda due=due: time.time() >= due)
-        runs = len(self._monitor_runs(month)) - before
+        runs = len(self._runs("monitor", month)) - before
         self.facts.setdefault(month, {})["trickle_monitor_runs"] = runs
         self.say(f"trickle {month}: {sent} requests in {minutes:g} min -> {runs} monitor run(s)")
 
@@ -148,49 +148,30 @@ class Loop:
         after = self.registry.production(self.name).version
         self.say(f"production after the refused delivery: v{after} (before: v{before})")
 
-    @staticmethod
-    def months(first: str, last: str) -> list[str]:
-        return month_range(first, last)
-
     def summary(self) -> None:
         self._clear_progress()
         print_summary(self.instance, self.watcher, self.registry, self.name, self.facts)
 
     # reading the instance -----------------------------------------------------------------
-    def _latest(self, key: str, partition: str | None = None):
-        records = self.instance.fetch_materializations(
-            dg.AssetRecordsFilter(
-                dg.AssetKey.from_user_string(key),
-                asset_partitions=[partition] if partition else None,
-            ),
-            limit=1,
-        ).records
-        return records[0] if records else None
-
     def _features_seconds(self, delivered: float) -> float | None:
-        record = self._latest("online_store")
-        return record.timestamp - delivered if record and record.timestamp > delivered else None
+        latest = latest_metadata(self.instance, "online_store")
+        return latest[0] - delivered if latest and latest[0] > delivered else None
 
-    def _monitor_runs(self, month: str) -> list[dg.RunRecord]:
+    def _runs(self, job: str, month: str) -> list[dg.RunRecord]:
         return self.instance.get_run_records(
-            filters=dg.RunsFilter(job_name="monitor", tags={"mlops/month": month})
+            filters=dg.RunsFilter(job_name=job, tags={"mlops/month": month})
         )
 
     def _monitored(self, month: str, served: int) -> bool:
         return any(
             r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
             and int(r.dagster_run.tags.get("mlops/served_rows", 0)) >= served
-            for r in self._monitor_runs(month)
+            for r in self._runs("monitor", month)
         )
 
-    def _monitor_end(self, month: str) -> float:
-        return max(r.end_time or 0 for r in self._monitor_runs(month))
-
-    def _land_end(self, month: str) -> float:
-        runs = self.instance.get_run_records(
-            filters=dg.RunsFilter(job_name="land_months", tags={"mlops/month": month})
-        )
-        return max((r.end_time or 0 for r in runs), default=time.time())
+    def _ended(self, job: str, month: str) -> float:
+        """When the month's latest run of ``job`` ended (now, if none did)."""
+        return max((r.end_time or 0 for r in self._runs(job, month)), default=time.time())
 
     def _settled(self, since: float) -> bool:
         """No run in flight, and every loop sensor has finished a tick after ``since`` and

@@ -71,6 +71,7 @@ def main() -> int:
 
     import dagster as dg
 
+    from mlops_assets.core.months import month_range
     from mlops_assets.demo.loop import Loop
 
     # `kill` stops the demo like Ctrl-C does: the servers are stopped on the way out
@@ -82,7 +83,7 @@ def main() -> int:
         loop.start()
         loop.bootstrap(args.history, args.first)
         loop.serve()
-        for month in loop.months(args.first, args.last):
+        for month in month_range(args.first, args.last):
             loop.month(month, args.flights, month in inject)
         if args.trickle:
             loop.trickle(args.last, args.trickle)

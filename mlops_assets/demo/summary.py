@@ -5,16 +5,12 @@ from collections import Counter
 
 import dagster as dg
 
-from mlops_assets.demo.timeline import launched_by, run_title, sensor_ticks
+from mlops_assets.demo.timeline import latest_metadata, launched_by, run_title, sensor_ticks
 
 
 def _status(instance, key: str, month: str) -> dict:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(dg.AssetKey(key), asset_partitions=[f"{month}-01"]), limit=1
-    ).records
-    if not records:
-        return {}
-    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+    latest = latest_metadata(instance, key, month)
+    return latest[1] if latest else {}
 
 
 def print_summary(instance, watcher, registry, name: str, facts: dict[str, dict]) -> None:

@@ -29,6 +29,22 @@ def sensor_ticks(instance: dg.DagsterInstance, after: float) -> dict[str, list]:
     return ticks
 
 
+def latest_metadata(instance: dg.DagsterInstance, key: str, month: str | None = None):
+    """(timestamp, metadata) of an asset's latest materialization (of a month's partition);
+    None when it has none."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            dg.AssetKey.from_user_string(key),
+            asset_partitions=[f"{month}-01"] if month else None,
+        ),
+        limit=1,
+    ).records
+    if not records:
+        return None
+    metadata = records[0].asset_materialization.metadata
+    return records[0].timestamp, {k: v.value for k, v in metadata.items()}
+
+
 def launched_by(run: dg.DagsterRun) -> str:
     tags = run.tags
     if "dagster/sensor_name" in tags:
