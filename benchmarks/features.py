@@ -1,6 +1,14 @@
 """Feature-store build: the project (Dagster + dbt) vs the same SQL run as one raw DuckDB
 script and vs the same logic in pandas (benchmarks/features_pandas.py, checked identical to the
-mart), on the real data and on a scaled copy made by replicating 2013 with shifted years.
+mart), on the real data and on a scaled copy made by replicating 2013 with shifted years; and
+the project adding one month (2013-12, incremental) vs its full rebuild.
+
+The project's builds are runs of the `rebuild_features` job: the full rebuild with
+`full_refresh` (every row of every monthly model), the month as a landed delivery updates the
+feature store (its partition of the monthly models, then the summaries that read every month;
+the reference models are built once, with the first delivery). Before the timed runs the
+fixed costs are measured on their own: importing the definitions, `dbt --version`, a dbt parse
+with and without a usable partial-parse file.
 
 The raw script is the dbt models' own compiled SQL (`dbt compile`), executed in dependency
 order as plain CREATE statements in one DuckDB connection: same logic, no orchestration, no
@@ -33,9 +41,12 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOCAL_ZONE = "America/New_York"  # every origin airport's zone
-FEATURE_GROUPS = (
-    "(group:reference or group:staging or group:intermediate or group:marts or group:online)"
-)
+ALL_MONTHS = {
+    "dagster/asset_partition_range_start": "2013-01-01",
+    "dagster/asset_partition_range_end": "2013-12-01",
+}
+ONE_MONTH = {"dagster/partition": "2013-12-01"}
+FULL_REFRESH = {"ops": {"feature_months": {"config": {"full_refresh": True}}}}
 
 
 @dataclass
@@ -183,6 +194,53 @@ def failure_summary(log: Path) -> str:
     return "\n".join(picked[:20] if picked else lines[-25:])
 
 
+def startup_costs(env: dict, folder: Path, runs: int) -> None:
+    """Fixed costs every project build pays, each measured alone (medians of ``runs``)."""
+    project = [
+        "--project-dir",
+        str(ROOT / "dbt_project"),
+        "--profiles-dir",
+        str(ROOT / "dbt_project"),
+    ]
+    target = ["--target-path", str(folder / "startup_target")]
+    costs = {
+        "import mlops_assets.definitions": [
+            sys.executable,
+            "-c",
+            "import mlops_assets.definitions",
+        ],
+        "dbt --version": [str(BIN / "dbt"), "--version"],
+        "dbt parse, no partial parse": [
+            str(BIN / "dbt"),
+            "parse",
+            "--no-partial-parse",
+            *project,
+            *target,
+        ],
+        "dbt parse, partial parse": [str(BIN / "dbt"), "parse", *project, *target],
+        "dbt parse, new --vars": [
+            str(BIN / "dbt"),
+            "parse",
+            *project,
+            *target,
+            "--vars",
+            json.dumps({"batch_start": "2013-12-01", "batch_end": "2014-01-01"}),
+        ],
+    }
+    print("fixed costs (median s):", flush=True)
+    for name, command in costs.items():
+        times = []
+        for _ in range(runs):
+            if name == "dbt parse, partial parse":
+                # a partial parse needs the state of a parse with the same vars just before
+                measure(costs["dbt parse, no partial parse"], env, folder / "startup.log")
+            run = measure(command, env, folder / "startup.log")
+            if run.returncode != 0:
+                raise SystemExit(f"{name} failed: {failure_summary(run.log)}")
+            times.append(run.wall_s)
+        print(f"  {name:34} {median(times):6.2f}", flush=True)
+
+
 def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = True) -> bool:
     """Every build ``runs`` times, then the pandas parity check; False if anything failed."""
     folder = database.parent
@@ -196,6 +254,7 @@ def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = T
     home.mkdir(exist_ok=True)
     shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
     env["DAGSTER_HOME"] = str(home)
+    startup_costs(env, folder, runs)
     steps = raw_script(env)
     (folder / "features_raw.sql").write_text("\n".join(sql for _, sql in steps))
     (folder / "features_raw.json").write_text(json.dumps(steps))
@@ -205,6 +264,9 @@ def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = T
         "--profiles-dir",
         str(ROOT / "dbt_project"),
     ]
+    (folder / "full_refresh.json").write_text(json.dumps(FULL_REFRESH))
+    rebuild = [str(BIN / "dagster"), "job", "execute", "-m", "mlops_assets.definitions"]
+    rebuild += ["-j", "rebuild_features"]
     builds = {
         "raw DuckDB script": [
             sys.executable,
@@ -222,14 +284,14 @@ def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = T
             str(folder / "flight_features_pandas.parquet"),
         ],
         "dbt run (models only)": [str(BIN / "dbt"), "run", *dbt_args],
-        "project: Dagster + dbt build": [
-            str(BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "mlops_assets.definitions",
-            "--select",
-            FEATURE_GROUPS,
+        "project: full rebuild": [
+            *rebuild,
+            *("--tags", json.dumps(ALL_MONTHS), "-c", str(folder / "full_refresh.json")),
+        ],
+        # after the full rebuild: one month, as a delivery's run updates the feature store
+        "project: one month": [
+            *rebuild,
+            *("--tags", json.dumps(ONE_MONTH), "-o", "feature_months*"),
         ],
     }
     if not dbt_run:
@@ -293,14 +355,17 @@ def run_size(label: str, database: Path, rows: int, runs: int, dbt_run: bool = T
         name: (median([r.wall_s for r in d]), median([r.peak_mb for r in d]))
         for name, d in results.items()
     }
-    raw, project = med["raw DuckDB script"], med["project: Dagster + dbt build"]
+    raw, project = med["raw DuckDB script"], med["project: full rebuild"]
+    month = med["project: one month"]
     pandas = med["pandas (features_pandas.py)"]
     models = med.get("dbt run (models only)")
     print(
         f"project / raw DuckDB: time {project[0] / raw[0]:.2f}, memory {project[1] / raw[1]:.2f}; "
         + (f"dbt run / raw: time {models[0] / raw[0]:.2f}; " if models else "")
         + f"project / pandas: time {project[0] / pandas[0]:.2f}, "
-        f"memory {project[1] / pandas[1]:.2f}"
+        f"memory {project[1] / pandas[1]:.2f}; "
+        f"one month / full rebuild: time {month[0] / project[0]:.2f}, "
+        f"memory {month[1] / project[1]:.2f}"
     )
     return True
 

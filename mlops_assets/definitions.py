@@ -5,7 +5,7 @@ import dagster as dg
 from mlops_assets import settings
 from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
 from mlops_assets.assets.feature_checks import features_match_contract
-from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.assets.features import FEATURE_STORE_DBT_ASSETS
 from mlops_assets.assets.feedback import live_quality
 from mlops_assets.assets.ingestion import raw_assets
 from mlops_assets.assets.monitoring import arrival_drift, reference_profile, serving_drift
@@ -16,6 +16,7 @@ from mlops_assets.jobs import (
     build_features_job,
     land_months_job,
     monitor_job,
+    rebuild_features_job,
     retrain_job,
 )
 from mlops_assets.resources.dbt import dbt_resource
@@ -31,7 +32,7 @@ from mlops_assets.sensors import schedules, sensors
 defs = dg.Definitions(
     assets=[
         *raw_assets,
-        feature_store_dbt_assets,
+        *FEATURE_STORE_DBT_ASSETS,
         training_set,
         *CANDIDATES,
         model_evaluation,
@@ -45,7 +46,7 @@ defs = dg.Definitions(
         live_quality,
     ],
     asset_checks=[features_match_contract, promotion_gate],
-    jobs=[build_features_job, land_months_job, retrain_job, monitor_job],
+    jobs=[build_features_job, rebuild_features_job, land_months_job, retrain_job, monitor_job],
     # Steps run in their run's process: each step process would import the project again
     # (~8 s here), and the "duckdb" pool serializes the warehouse steps anyway. A cluster sets
     # a distributed executor here (README, Scale out).

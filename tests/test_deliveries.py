@@ -27,8 +27,19 @@ def test_an_unchanged_redelivery_is_nothing_to_do_and_a_correction_reloads():
     attempts = {"2013-01": loaded("2013-01"), "2013-02": loaded("2013-02")}
     assert plan_deliveries(delivered("2013-01", "2013-02"), TABLES, attempts).loads == []
     corrected = delivered("2013-01", "2013-02")
+    corrected["2013-02"]["flights"] = "changed"
+    assert plan_deliveries(corrected, TABLES, attempts).loads == [("2013-02", "2013-02")]
+
+
+def test_a_correction_also_rebuilds_the_loaded_months_whose_windows_read_it():
+    months = ("2013-01", "2013-02", "2013-03", "2013-04")
+    attempts = {m: loaded(m) for m in months}
+    corrected = delivered(*months)
     corrected["2013-01"]["flights"] = "changed"
-    assert plan_deliveries(corrected, TABLES, attempts).loads == [("2013-01", "2013-01")]
+    plan = plan_deliveries(corrected, TABLES, attempts)
+    # 30-day windows of March decisions reach back into January; April's do not
+    assert plan.loads == [("2013-01", "2013-03")]
+    assert plan.fingerprints["2013-03"] == "f2013-03+w2013-03"
 
 
 def test_a_month_after_a_gap_waits_and_says_for_what():

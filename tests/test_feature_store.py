@@ -201,7 +201,7 @@ def test_a_flights_own_outcome_columns_reach_only_its_label(built_warehouse, fut
 def test_failing_dbt_test_blocks_the_mart_and_keeps_the_previous_one(
     built_warehouse, tmp_path, monkeypatch
 ):
-    from mlops_assets.assets.features import feature_store_dbt_assets
+    from mlops_assets.assets.features import monthly_dbt_assets
     from mlops_assets.resources.dbt import dbt_resource
 
     copy = tmp_path / "bad.duckdb"
@@ -216,8 +216,12 @@ def test_failing_dbt_test_blocks_the_mart_and_keeps_the_previous_one(
         )
     monkeypatch.setenv("DUCKDB_DATABASE", str(copy))
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    # May lands again: its staging tests fail, so nothing of May is replaced downstream
     result = dg.materialize(
-        [feature_store_dbt_assets], resources={"dbt": dbt_resource()}, raise_on_error=False
+        [monthly_dbt_assets],
+        partition_key="2013-05-01",
+        resources={"dbt": dbt_resource()},
+        raise_on_error=False,
     )
     assert not result.success
     failed = [

@@ -16,6 +16,10 @@
   exactly where this entity's sums start: the difference is still the entity's own. Every
   window costs one merge, instead of a RANGE window frame per row. The running sums are also
   what a request-time lookup needs: the sums up to "now" minus those a window ago.
+
+  Monthly batches (macros/month_batch.sql): decisions of the batch only, and arrivals of flights
+  dated from `history_lookback_days()` before it, which holds every arrival a window of the
+  batch can reach (sums start anywhere before a window: only differences are read).
 -#}
 {% macro point_in_time_history(key_columns, prefix) %}
 {%- set keys = key_columns | join(', ') -%}
@@ -30,14 +34,17 @@ sums as (
 decisions as (
     select
         f.flight_id,
+        f.flight_date,
         {{ entity_minute_key('e.entity_id', epoch_minute('f.decision_at_utc') ~ ' - 1') }} as last_key
     from {{ ref('int_flights') }} as f
     inner join entities as e using ({{ keys }})
+    where {{ in_batch('f.flight_date') }}
 ),
 
 windowed as (
     select
         d.flight_id,
+        d.flight_date,
         {%- for days in var('history_windows_days') %}
         {%- set w = 'w' ~ days %}
         coalesce(t.n_arrived, 0) - coalesce({{ w }}.n_arrived, 0) as n_{{ days }},
@@ -54,6 +61,7 @@ windowed as (
 
 select
     flight_id,
+    flight_date,
     {%- for days in var('history_windows_days') %}
     n_{{ days }}::integer as {{ prefix }}_{{ days }}d_n_arrived,
     delayed_{{ days }} / nullif(n_{{ days }}, 0) as {{ prefix }}_{{ days }}d_delay_rate,
@@ -76,7 +84,7 @@ select
 from (
     select distinct {{ keys }}
     from {{ ref('int_flights') }}
-    where {{ all_not_null(key_columns) }}
+    where {{ all_not_null(key_columns) }} and {{ in_batch('flight_date') }}
 )
 {% endmacro %}
 
@@ -101,6 +109,7 @@ from (
         sum(o.arr_delay_minutes) as arr_delay
     from {{ ref('int_flight_outcomes') }} as o
     inner join {{ entities }} as e using ({{ keys }})
+    where {{ in_batch('o.flight_date', history_lookback_days()) }}
     group by at_key
 )
 window running as (order by at_key rows between unbounded preceding and current row)
@@ -120,4 +129,11 @@ window running as (order by at_key rows between unbounded preceding and current 
 {#- `k1 is not null and k2 is not null ...` -#}
 {% macro all_not_null(columns) -%}
     {% for c in columns %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+{%- endmacro %}
+
+
+{#- Days before a batch whose arrivals its windows can reach: the longest window, a day for the
+    decision lead and the UTC offset, and a day for flights that arrive the next day. -#}
+{% macro history_lookback_days() -%}
+    {{ var('history_windows_days') | max + 2 }}
 {%- endmacro %}

@@ -6,6 +6,9 @@ import dagster as dg
 
 from mlops_assets.dataset.raw_tables import PARTITIONS_END, PARTITIONS_START
 
+# dbt models with this tag are partitioned by month (``assets/features.py``)
+MONTHLY_TAG = "monthly"
+
 monthly_partitions = dg.MonthlyPartitionsDefinition(
     start_date=PARTITIONS_START, end_date=PARTITIONS_END
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.assets.features import DBT_GROUPS
 from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import PROBLEM
@@ -58,11 +58,7 @@ class OnlineStoreConfig(dg.Config):
 @dg.asset(
     group_name=SERVING_GROUP,
     # every dbt model of the `online` layer (a fork without online models has none)
-    deps=[
-        key
-        for key, group in feature_store_dbt_assets.group_names_by_key.items()
-        if group == "online"
-    ],
+    deps=[key for key, group in DBT_GROUPS.items() if group == "online"],
     pool=WAREHOUSE_POOL,
     kinds={"sqlite"},
     # a landed month reaches the service in the same run as the feature store's update

@@ -3,8 +3,9 @@
 
 A month is delivered when every monthly table has its file. Months load in calendar order: a
 month after a gap (not delivered, incomplete, still loading, or whose load failed) waits for it;
-a month whose files changed since they were loaded is loaded again (a correction); an unchanged
-re-delivery is nothing to do.
+a month whose files changed since they were loaded is loaded again (a correction), together with
+the loaded months just after it whose features read it (history windows reach back 30 days:
+``FEATURES_READ_BACK`` months); an unchanged re-delivery is nothing to do.
 """
 
 from dataclasses import dataclass, field
@@ -12,6 +13,9 @@ from dataclasses import dataclass, field
 from mlops_assets.core.months import month_after
 
 LOADED, LOADING, FAILED = "loaded", "loading", "failed"
+# A month's features read arrivals this many months back (30-day windows from the 1st of a month
+# reach into the month before last after a February): a corrected month rebuilds these too.
+FEATURES_READ_BACK = 2
 
 
 @dataclass(frozen=True)
@@ -75,5 +79,16 @@ def plan_deliveries(
             loads[-1] = (loads[-1][0], month)
         else:
             loads.append((month, month))
+    loaded = {m for m, a in attempts.items() if a.state == LOADED and m in complete}
+    loads = [(first, _extend(last, loaded - set(due))) for first, last in loads]
     loading = {m: complete[m] for a, b in loads for m in complete if a <= m <= b}
     return DeliveryPlan(loads, loading, waiting)
+
+
+def _extend(last: str, loaded: set[str]) -> str:
+    """``last``, or the last of the loaded months right after it whose features read it."""
+    for _ in range(FEATURES_READ_BACK):
+        if month_after(last) not in loaded:
+            break
+        last = month_after(last)
+    return last

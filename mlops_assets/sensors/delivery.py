@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from mlops_assets.assets.features import feature_store_dbt_assets
+from mlops_assets.assets.features import DBT_GROUPS, reference_dbt_assets
 from mlops_assets.core.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
 from mlops_assets.dataset.raw_tables import MONTHLY_TABLES
 from mlops_assets.jobs import MONTHLY_RAW, STATIC_RAW, land_months_job
@@ -20,9 +20,9 @@ from mlops_assets.resources.raw_files import RawFilesResource
 
 DELIVERY_TAG = "mlops/delivery"
 TABLES = tuple(table.name for table in MONTHLY_TABLES)
-_GROUPS = feature_store_dbt_assets.group_names_by_key
-REFERENCE_SEEDS = [key for key, group in _GROUPS.items() if group == "reference"]
-FEATURE_STORE = [key for key, group in _GROUPS.items() if group != "reference"]
+# built with the first delivery (and whenever missing); the rest of the feature store with each
+REFERENCE_MODELS = list(reference_dbt_assets.keys)
+FEATURE_STORE = [key for key in DBT_GROUPS if key not in REFERENCE_MODELS]
 ONLINE_STORE, ARRIVAL_DRIFT = dg.AssetKey("online_store"), dg.AssetKey("arrival_drift")
 
 
@@ -74,7 +74,7 @@ def raw_delivery_sensor(
     for month, why in plan.waiting.items():
         context.log.warning(f"delivery {month} not loaded: {why}")
     # Reference data rides along with the first delivery: the first feature build joins it.
-    reference = [*STATIC_RAW, *REFERENCE_SEEDS]
+    reference = [*STATIC_RAW, *REFERENCE_MODELS]
     missing = [k for k in reference if context.instance.get_latest_materialization_event(k) is None]
     production = model_registry.registry().production(model_registry.model_name)
     learnt = production.metadata["lineage"]["split"]["test_month"] if production else None

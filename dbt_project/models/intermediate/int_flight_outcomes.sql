@@ -1,9 +1,16 @@
+{{ config(
+    materialized='incremental',
+    tags=['monthly'],
+    meta={'batch_column': 'flight_date'},
+    pre_hook="{{ delete_batch('flight_date') }}",
+) }}
 -- Flights that arrived, with the instant their outcome became known (the arrival).
 -- Cancelled and diverted flights have no arr_delay and are left out.
 with flights as (
     select *
     from {{ ref('stg_nycflights13__flights') }}
-    where arr_delay_minutes is not null
+    where {{ in_batch('flight_date') }}
+      and arr_delay_minutes is not null
       and dep_delay_minutes is not null
       and arr_hhmm is not null
 ),
@@ -46,6 +53,7 @@ arrival_guess as (
 
 select
     flight_id,
+    flight_date,
     carrier,
     origin,
     dest,

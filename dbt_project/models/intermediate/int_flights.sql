@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    tags=['monthly'],
+    meta={'batch_column': 'flight_date'},
+    pre_hook="{{ delete_batch('flight_date') }}",
+) }}
 -- One row per scheduled flight with what is known at decision time: the schedule.
 select
     flight_id,
@@ -17,3 +23,4 @@ select
     sched_dep_hour_utc + to_minutes(sched_dep_minute::bigint)
         - to_minutes({{ var('decision_lead_minutes') }}) as decision_at_utc
 from {{ ref('stg_nycflights13__flights') }}
+where {{ in_batch('flight_date') }}

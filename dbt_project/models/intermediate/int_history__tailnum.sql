@@ -1,1 +1,7 @@
+{{ config(
+    materialized='incremental',
+    tags=['monthly'],
+    meta={'batch_column': 'flight_date'},
+    pre_hook="{{ delete_batch('flight_date') }}",
+) }}
 {{ point_in_time_history(['tailnum'], 'tailnum') }}

@@ -1,8 +1,7 @@
--- US federal holidays by rule, for every year the flights touch plus one either side, so the
--- "days to nearest holiday" feature works for any year a fork loads.
+-- US federal holidays by rule, for the years of var `calendar_years` plus one either side.
+-- Reference data: it does not read the flights, so a landed month never rebuilds it.
 with years as (
-    select unnest(range(min(year) - 1, max(year) + 2)) as year
-    from {{ ref('stg_nycflights13__flights') }}
+    select unnest(range({{ var('calendar_years')[0] }} - 1, {{ var('calendar_years')[1] }} + 2)) as year
 ),
 
 rules (holiday, month, fixed_day, weekday, nth) as (

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    tags=['monthly'],
+    meta={'batch_column': 'flight_date'},
+    pre_hook="{{ delete_batch('flight_date') }}",
+) }}
 -- One row per arrived flight: the label and every feature legal at decision time
 -- (scheduled departure minus {{ var('decision_lead_minutes') }} minutes).
 -- Nothing here reads the flight's own dep_time, dep_delay, arr_time, arr_delay or air_time
@@ -5,10 +11,12 @@
 {%- set history_prefixes = ['route', 'carrier', 'origin_hour', 'tailnum'] %}
 with flights as (
     select * from {{ ref('int_flights') }}
+    where {{ in_batch('flight_date') }}
 ),
 
 outcomes as (
     select flight_id, is_delayed from {{ ref('int_flight_outcomes') }}
+    where {{ in_batch('flight_date') }}
 ),
 
 planes as (
@@ -63,7 +71,11 @@ from flights as f
 inner join outcomes as o on o.flight_id = f.flight_id
 left join {{ ref('int_calendar_days') }} as c on c.calendar_date = f.flight_date
 left join planes as p on p.tailnum = f.tailnum
-left join {{ ref('int_flight_weather') }} as w on w.flight_id = f.flight_id
+left join (select * from {{ ref('int_flight_weather') }} where {{ in_batch('flight_date') }}) as w
+    on w.flight_id = f.flight_id
 {%- for prefix in history_prefixes %}
-left join {{ ref('int_history__' ~ prefix) }} as h_{{ prefix }} on h_{{ prefix }}.flight_id = f.flight_id
+left join (
+    select * from {{ ref('int_history__' ~ prefix) }} where {{ in_batch('flight_date') }}
+) as h_{{ prefix }}
+    on h_{{ prefix }}.flight_id = f.flight_id
 {%- endfor %}

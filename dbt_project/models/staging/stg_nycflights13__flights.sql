@@ -1,3 +1,4 @@
+{{ config(tags=['monthly'], meta={'batch_column': 'flight_date'}) }}
 -- Rename and cast only. Times are kept as the source gives them: HHMM local clock integers,
 -- and the scheduled departure hour as an instant.
 select

@@ -1,3 +1,4 @@
+{{ config(tags=['monthly'], meta={'batch_column': 'observed_at_utc'}) }}
 select
     origin,
     {{ instant_to_utc('time_hour') }} as observed_at_utc,
