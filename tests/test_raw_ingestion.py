@@ -180,3 +180,42 @@ def test_schema_change_makes_the_cli_exit_nonzero_before_anything_downstream(tmp
                 r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()
             }
         assert "flights" not in tables
+
+
+def test_a_delivery_with_rows_of_another_month_is_refused_naming_them(good_raw, tmp_path):
+    from mlops_assets.demo.world import deliver_month
+
+    db, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    files = RawFilesResource(
+        source_dir=str(good_raw), landing_dir=str(landing), cache_dir=str(tmp_path / "cache")
+    )
+    deliver_month(files, "2013-03")
+    delivered = landing / "flights" / "2013-03.csv"
+    late = tmp_path / "late.csv"
+    with duckdb.connect() as conn:
+        # one late row of February inside March's file
+        conn.execute(
+            f"COPY (SELECT * FROM read_csv('{delivered}', all_varchar = true) UNION ALL "
+            f"(SELECT * REPLACE ('2' AS month) FROM read_csv('{delivered}', all_varchar = true) "
+            f"LIMIT 1)) TO '{late}' (HEADER)"
+        )
+    late.replace(delivered)
+    monthly = next(a for a in raw_assets if FLIGHTS in a.keys)
+    result = dg.materialize(
+        [monthly],
+        partition_key="2013-03-01",
+        resources={"warehouse": WarehouseResource(database=str(db)), "raw_files": files},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = result.failure_data_for_node(MONTHLY_NODE).error.to_string()
+    assert "2013-03.csv holds rows of other months (2013-02: 1)" in message, message
+    assert not db.exists() or _table_missing(db)
+
+
+def _table_missing(db: Path) -> bool:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return not conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'flights'"
+        ).fetchone()[0]

@@ -95,7 +95,8 @@ def raw_monthly_tables(
         for table in MONTHLY_TABLES:
             sources = _sources(raw_files, table, months)
             context.log.info(f"staging {table.name}: {[(str(p), m) for p, m in sources.items()]}")
-            reports[table.name] = stage_months(conn, table, sources)
+            delivered = frozenset(raw_files.landed_path(table, *m) for m in months)
+            reports[table.name] = stage_months(conn, table, sources, delivered)
         swap_months(conn, [(table, months) for table in MONTHLY_TABLES])
     for table in MONTHLY_TABLES:
         yield _result(table, reports[table.name])

@@ -138,12 +138,20 @@ def stage_months(
     conn: duckdb.DuckDBPyConnection,
     table: RawTable,
     sources: dict[Path, list[tuple[int, int]]],
+    deliveries: frozenset[Path] = frozenset(),
 ) -> LoadReport:
     """Stage and check the given months of a monthly table, each read from its source file;
-    every month must be present and clean. Nothing is written yet (``swap_months``)."""
+    every month must be present and clean. Nothing is written yet (``swap_months``).
+
+    A source file may hold other months too (the package's whole-year files): those rows are
+    left out. A delivery (``deliveries``) holds its month only: a row of another month is
+    refused, not dropped, because the month it belongs to has its own file, and its features
+    were built without it."""
     staged = []
     for csv_path, months in sources.items():
         _stage(conn, table, csv_path)
+        if csv_path in deliveries:
+            _refuse_other_months(conn, table, csv_path, months)
         conn.execute(f"DELETE FROM {_incoming(table)} WHERE NOT {_month_filter(table, months)}")
         rows = dict(
             conn.execute(
@@ -166,6 +174,21 @@ def stage_months(
         conn.execute(f"DROP TABLE {name}")
     _check_keys(conn, table)
     return _report(conn, table)
+
+
+def _refuse_other_months(conn, table: RawTable, csv_path: Path, months) -> None:
+    others = conn.execute(
+        f"SELECT {table.month_sql()} AS ym, count(*) FROM {_incoming(table)} "
+        f"WHERE NOT {_month_filter(table, months)} GROUP BY ALL ORDER BY ym"
+    ).fetchall()
+    if others:
+        found = ", ".join(f"{ym // 100:04d}-{ym % 100:02d}: {n}" for ym, n in others)
+        raise RawDataError(
+            f"raw table '{table.name}': the delivery {csv_path.name} holds rows of other months "
+            f"({found}); a delivery holds its own month only: deliver late rows in their "
+            "month's file again (a corrected month is loaded again, with the months after it "
+            "whose features read it)"
+        )
 
 
 def swap_months(
