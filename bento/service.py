@@ -19,7 +19,7 @@ from typing import Annotated
 
 import bentoml
 from bentoml.exceptions import InvalidArgument
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from mlops_assets.core.blob_store import LocalBlobStore
 from mlops_assets.core.graceful_drain import install_sigterm_drain
@@ -110,7 +110,11 @@ class Flight(BaseModel):
     scheduled_departure: datetime = Field(
         description="Local wall-clock time at the origin", examples=["2013-12-20T17:30:00"]
     )
-    tailnum: str | None = Field(default=None, max_length=10, examples=["N14228"])
+    # OpenAPI 3.0 (what BentoML publishes) spells "or null" as `nullable`, not a null type
+    tailnum: Annotated[
+        str | None,
+        WithJsonSchema({"type": "string", "maxLength": 10, "nullable": True}),
+    ] = Field(default=None, max_length=10, examples=["N14228"])
 
 
 class Flights(BaseModel):
