@@ -118,6 +118,7 @@ def test_a_name_that_is_not_a_python_package_is_refused_and_nothing_is_written(t
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # its own default suite, after a fresh install: ~9 minutes
 def test_the_rendered_project_passes_its_own_readme_test_command(rendered):
     demo, test = readme_commands(rendered)
     assert test == "make test"
