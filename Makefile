@@ -21,7 +21,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 # every month of 2013, in one run (the partitioned assets build the range together)
 MONTHS := {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-12-01"}
 
-.PHONY: setup features demo dbt-build export-bento import-bento containerize test test-slow dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
+.PHONY: setup setup-stack stack stack-down test-stack features demo dbt-build export-bento import-bento containerize test test-slow dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -78,13 +78,37 @@ containerize: setup
 serve: setup
 	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000
 
+# The scale-out stack on 127.0.0.1 (mlops_assets/stack/): PostgreSQL for Dagster's storage,
+# Redis as Celery's broker, moto's S3 server for step outputs, the registry and profiles, two
+# Celery workers executing the steps; then the demo's loop on it, by configuration only.
+STACK_DIR := $(MLOPS_DATA_DIR)/stack
+STACK_DEMO_DIR := $(MLOPS_DATA_DIR)/stack-demo
+setup-stack: setup
+	@if [ -n "$$($(BIN)/python -c 'from mlops_assets.stack.services import missing_programs; print(*missing_programs())')" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
+	$(BIN)/pip install --quiet -e '.[dev,stack]'
+
+stack: setup-stack
+	-$(BIN)/mlops-stack down --folder $(STACK_DIR)
+	$(BIN)/mlops-stack up --folder $(STACK_DIR) > $(STACK_DIR).env
+	set -a && . $(STACK_DIR).env && MLOPS_DATA_DIR=$(STACK_DEMO_DIR) DUCKDB_DATABASE=$(STACK_DEMO_DIR)/warehouse.duckdb \
+	  $(BIN)/mlops-demo --history 2013-01 --first 2013-05 --last 2013-06 --inject-drift 2013-06
+	# the stack stays up for `make dev`-style browsing with its env: `. $(STACK_DIR).env`
+
+stack-down: setup
+	$(BIN)/mlops-stack down --folder $(STACK_DIR)
+
 # The default suite (under 15 min on 2 cores). The `slow` tests (the loop under the real daemon,
 # fault injection, fuzzing, load, full-year parity) run with `make test-slow`; CI runs both.
 test: setup
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not stack"
 
 test-slow: setup
-	$(BIN)/pytest -m slow
+	$(BIN)/pytest -m "slow and not stack"
+
+# The scale-out stack's tests: PostgreSQL and Redis from Debian (installed here as root).
+test-stack: setup-stack
+	$(BIN)/pytest -m stack
 
 # `make dev DATA=data/demo` browses the demo's runs. Ctrl-C stops it within seconds even with a
 # run in flight (mlops-dev cancels it through the run launcher; it ends CANCELED).

@@ -21,7 +21,7 @@ import bentoml
 from bentoml.exceptions import InvalidArgument
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from mlops_assets.core.blob_store import LocalBlobStore
+from mlops_assets.core.blob_store import DATA_PREFIX, REGISTRY_PREFIX, blob_store_for
 from mlops_assets.core.graceful_drain import install_sigterm_drain
 from mlops_assets.core.http_errors import (
     ClientErrorLogFilter,
@@ -158,7 +158,7 @@ class _Live:
 )
 class FlightDelay:
     def __init__(self) -> None:
-        self.registry = ModelRegistry(LocalBlobStore(DATA_DIR / "registry"))
+        self.registry = ModelRegistry(blob_store_for(DATA_DIR / "registry", REGISTRY_PREFIX))
         self.live: _Live | None = None
         self.log = PredictionLog(
             DATA_DIR / "prediction_log" / MODEL_NAME,
@@ -166,7 +166,7 @@ class FlightDelay:
             redact=os.environ.get("MLOPS_PREDICTION_LOG_REDACT", ""),
         )
         self.profiler = ServingProfiler(
-            ProfileStore(LocalBlobStore(DATA_DIR)), MODEL_NAME, PROFILE_MAX_ROWS
+            ProfileStore(blob_store_for(DATA_DIR, DATA_PREFIX)), MODEL_NAME, PROFILE_MAX_ROWS
         )
         try:
             self._refresh()

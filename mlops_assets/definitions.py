@@ -12,6 +12,7 @@ from mlops_assets.assets.monitoring import arrival_drift, reference_profile, ser
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, bento, online_store
 from mlops_assets.assets.training import CANDIDATES, training_set
+from mlops_assets.executor import project_executor
 from mlops_assets.jobs import (
     build_features_job,
     land_months_job,
@@ -47,10 +48,8 @@ defs = dg.Definitions(
     ],
     asset_checks=[features_match_contract, promotion_gate],
     jobs=[build_features_job, rebuild_features_job, land_months_job, retrain_job, monitor_job],
-    # Steps run in their run's process: each step process would import the project again
-    # (~8 s here), and the "duckdb" pool serializes the warehouse steps anyway. A cluster sets
-    # a distributed executor here (README, Scale out).
-    executor=dg.in_process_executor,
+    # in-process by default; Celery workers on the scale-out stack (MLOPS_EXECUTOR=celery)
+    executor=project_executor(),
     schedules=schedules,
     sensors=sensors,
     resources={

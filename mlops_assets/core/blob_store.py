@@ -18,6 +18,13 @@ from typing import Protocol
 # races another conditional PUT on the same key with 409 ConditionalRequestConflict.
 TAKEN_CODES = {"PreconditionFailed", "ConditionalRequestConflict"}
 PROBE_KEY = ".conditional-write-probe"
+# Set, every store of the project (registry, profiles, step outputs) lives in this bucket; the
+# endpoint and credentials are boto3's own settings (AWS_ENDPOINT_URL_S3 for a local server).
+S3_BUCKET_ENV = "MLOPS_S3_BUCKET"
+# Key prefixes in that bucket, mirroring the data folder: profiles and the rest under the
+# first, the registry under the second (the service and the resources use these same names).
+DATA_PREFIX = "mlops-assets"
+REGISTRY_PREFIX = "mlops-assets/registry"
 
 
 class BlobStore(Protocol):
@@ -175,3 +182,15 @@ class S3BlobStore:
             if not page.get("IsTruncated"):
                 return sorted(keys)
             token = page["NextContinuationToken"]
+
+
+def blob_store_for(local_root: str | Path, s3_prefix: str) -> BlobStore:
+    """The store the configuration names: ``s3://$MLOPS_S3_BUCKET/<s3_prefix>`` when set (the
+    scale-out stack; the service and the assets then share it from any host), else the folder.
+    """
+    bucket = os.environ.get(S3_BUCKET_ENV)
+    if not bucket:
+        return LocalBlobStore(local_root)
+    import boto3  # the same client code as AWS's; only the endpoint setting differs
+
+    return S3BlobStore(boto3.client("s3"), bucket, s3_prefix)

@@ -40,7 +40,9 @@ def prepare(data_dir: Path, dagster_home: Path, project_root: Path) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     dagster_home.mkdir(parents=True, exist_ok=True)
     (data_dir / MARKER).write_text("made by mlops-demo; deleted by the next demo\n")
-    shutil.copy(project_root / "config" / "dagster.yaml", dagster_home / "dagster.yaml")
+    # an instance of its own (wiped above), or the one it was given (the scale-out stack's)
+    if not (dagster_home / "dagster.yaml").exists():
+        shutil.copy(project_root / "config" / "dagster.yaml", dagster_home / "dagster.yaml")
 
 
 def main() -> int:

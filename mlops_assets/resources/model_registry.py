@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from mlops_assets.core.blob_store import REGISTRY_PREFIX
 from mlops_assets.core.registry import ModelRegistry
 from mlops_assets.resources.storage import BlobStoreResource
 from mlops_assets.settings import DATA_DIR, MODEL_NAME
@@ -9,7 +10,7 @@ from mlops_assets.settings import DATA_DIR, MODEL_NAME
 
 class ModelRegistryResource(BlobStoreResource):
     local_root: str = Field(default=str(DATA_DIR / "registry"))
-    s3_prefix: str = "mlops-assets/registry"
+    s3_prefix: str = REGISTRY_PREFIX
     model_name: str = MODEL_NAME
 
     def registry(self) -> ModelRegistry:
