@@ -82,7 +82,7 @@ serve: setup
 # Redis as Celery's broker, moto's S3 server for step outputs, the registry and profiles, two
 # Celery workers executing the steps; then the demo's loop on it, by configuration only.
 STACK_DIR := $(MLOPS_DATA_DIR)/stack
-STACK_DEMO_DIR := $(MLOPS_DATA_DIR)/stack-demo
+STACK_DATA_DIR := $(MLOPS_DATA_DIR)/stack-data
 setup-stack: setup
 	@if [ -n "$$($(BIN)/python -c 'from mlops_assets.stack.services import missing_programs; print(*missing_programs())')" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
@@ -90,9 +90,8 @@ setup-stack: setup
 
 stack: setup-stack
 	-$(BIN)/mlops-stack down --folder $(STACK_DIR)
-	$(BIN)/mlops-stack up --folder $(STACK_DIR) > $(STACK_DIR).env
-	set -a && . $(STACK_DIR).env && MLOPS_DATA_DIR=$(STACK_DEMO_DIR) DUCKDB_DATABASE=$(STACK_DEMO_DIR)/warehouse.duckdb \
-	  $(BIN)/mlops-demo --history 2013-01 --first 2013-05 --last 2013-06 --inject-drift 2013-06
+	$(BIN)/mlops-stack up --folder $(STACK_DIR) --data-dir $(STACK_DATA_DIR) > $(STACK_DIR).env
+	. $(STACK_DIR).env && $(BIN)/mlops-demo --history 2013-01 --first 2013-05 --last 2013-06 --inject-drift 2013-06
 	# the stack stays up for `make dev`-style browsing with its env: `. $(STACK_DIR).env`
 
 stack-down: setup

@@ -29,23 +29,17 @@ def stack():
     folder = Path(tempfile.mkdtemp(prefix="mlops-stack-"))
     os.chmod(folder, 0o755)
     try:
-        yield cli.up(folder / "servers", workers=2)
+        yield cli.up(folder / "servers", folder / "data", workers=2)
     finally:
         services.stop_all(folder / "servers")
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def landed(stack, tmp_path_factory):
+def landed(stack):
     """January landed and its features built: `build_features` with the stack's environment,
     the same command `make features` runs locally."""
-    data = tmp_path_factory.mktemp("stack-data")
-    env = {
-        **os.environ,
-        **stack.env(),
-        "MLOPS_DATA_DIR": str(data),
-        "DUCKDB_DATABASE": str(data / "warehouse.duckdb"),
-    }
+    env = {**os.environ, **stack.env()}
     command = [str(BIN / "dagster"), "job", "execute", "-m", "mlops_assets.definitions"]
     command += ["-j", "build_features", "--tags", json.dumps(MONTH)]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

@@ -1,6 +1,6 @@
 """`mlops-stack`: the scale-out stack on 127.0.0.1, up and down.
 
-    mlops-stack up [--folder data/stack] [--workers 2]   # servers + Celery workers; prints env
+    mlops-stack up [--folder data/stack] [--data-dir data/stack-data] [--workers 2]
     mlops-stack env [--folder data/stack]                 # `export ...` lines for a shell
     mlops-stack down [--folder data/stack]
 
@@ -19,7 +19,7 @@ from mlops_assets.settings import DATA_DIR, PROJECT_ROOT
 from mlops_assets.stack import services
 
 
-def up(folder: Path, workers: int) -> services.Stack:
+def up(folder: Path, data_dir: Path, workers: int) -> services.Stack:
     missing = services.missing_programs()
     if missing:
         raise SystemExit(
@@ -30,6 +30,7 @@ def up(folder: Path, workers: int) -> services.Stack:
         raise SystemExit(f"mlops-stack: already up in {folder} (`mlops-stack down` first)")
     stack = services.Stack(
         folder=str(folder),
+        data_dir=str(data_dir),
         postgres_port=services.free_port(),
         redis_port=services.free_port(),
         s3_port=services.free_port(),
@@ -62,11 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "env", "down"])
     parser.add_argument("--folder", type=Path, default=DATA_DIR / "stack")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DATA_DIR / "stack-data", help="MLOPS_DATA_DIR on the stack"
+    )
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
     if args.command == "up":
-        print(exports(up(folder, args.workers)))
+        print(exports(up(folder, args.data_dir.resolve(), args.workers)))
     elif args.command == "env":
         state = services.load(folder)
         if not state:

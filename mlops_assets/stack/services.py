@@ -30,6 +30,7 @@ class Stack:
     """Where each server listens, and the environment every process of the stack shares."""
 
     folder: str
+    data_dir: str
     postgres_port: int
     redis_port: int
     s3_port: int
@@ -37,9 +38,13 @@ class Stack:
 
     def env(self) -> dict[str, str]:
         """The configuration that moves the project onto the stack (no code changes):
-        Dagster's storage, the executor and every artifact store."""
+        Dagster's storage, the executor, every artifact store, and the data folder and
+        warehouse, which the Celery workers (they execute the steps, in their own environment)
+        and whoever launches the runs must agree on."""
         return {
             "DAGSTER_HOME": str(Path(self.folder) / "dagster_home"),
+            "MLOPS_DATA_DIR": self.data_dir,
+            "DUCKDB_DATABASE": str(Path(self.data_dir) / "warehouse.duckdb"),
             "MLOPS_PG_PORT": str(self.postgres_port),
             "MLOPS_EXECUTOR": "celery",
             "MLOPS_CELERY_BROKER": f"redis://127.0.0.1:{self.redis_port}/0",
