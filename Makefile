@@ -80,9 +80,11 @@ serve: setup
 
 # The scale-out stack on 127.0.0.1 (mlops_assets/stack/): PostgreSQL for Dagster's storage,
 # Redis as Celery's broker, moto's S3 server for step outputs, the registry and profiles, two
-# Celery workers executing the steps; then the demo's loop on it, by configuration only.
+# Celery workers executing the steps; then the feature store built on it (January-April), by
+# configuration only. It stays up: `. data/stack.env` then `dagster dev` browses it.
 STACK_DIR := $(MLOPS_DATA_DIR)/stack
 STACK_DATA_DIR := $(MLOPS_DATA_DIR)/stack-data
+STACK_MONTHS := {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-04-01"}
 setup-stack: setup
 	@if [ -n "$$($(BIN)/python -c 'from mlops_assets.stack.services import missing_programs; print(*missing_programs())')" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
@@ -91,8 +93,7 @@ setup-stack: setup
 stack: setup-stack
 	-$(BIN)/mlops-stack down --folder $(STACK_DIR)
 	$(BIN)/mlops-stack up --folder $(STACK_DIR) --data-dir $(STACK_DATA_DIR) > $(STACK_DIR).env
-	. $(STACK_DIR).env && $(BIN)/mlops-demo --history 2013-01 --first 2013-05 --last 2013-06 --inject-drift 2013-06
-	# the stack stays up for `make dev`-style browsing with its env: `. $(STACK_DIR).env`
+	. $(STACK_DIR).env && $(BIN)/dagster job execute -m mlops_assets.definitions -j build_features --tags '$(STACK_MONTHS)'
 
 stack-down: setup
 	$(BIN)/mlops-stack down --folder $(STACK_DIR)
