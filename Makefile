@@ -87,7 +87,8 @@ STACK_DATA_DIR := $(MLOPS_DATA_DIR)/stack-data
 STACK_MONTHS := {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-04-01"}
 setup-stack: setup
 	@if [ -n "$$($(BIN)/python -c 'from mlops_assets.stack.services import missing_programs; print(*missing_programs())')" ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; fi
 	$(BIN)/pip install --quiet -e '.[dev,stack]'
 
 stack: setup-stack

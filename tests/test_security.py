@@ -82,7 +82,8 @@ def test_secrets_come_only_from_the_environment():
         r"(aws_secret_access_key|aws_access_key_id|password|passwd|api_key|token)\s*[=:]\s*['\"]\w",
         re.IGNORECASE,
     )
-    files = [*CODE, *(REPO / "config").glob("*"), *(REPO / "dbt_project").glob("*.yml")]
+    config = [p for p in (REPO / "config").rglob("*") if p.is_file()]
+    files = [*CODE, *config, *(REPO / "dbt_project").glob("*.yml")]
     assert [str(p) for p in files if secret.search(p.read_text())] == []
 
 

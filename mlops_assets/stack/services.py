@@ -19,7 +19,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's and Ubuntu's PostgreSQL server programs (not on PATH); the newest version installed
+PG_BIN = max(
+    Path("/usr/lib/postgresql").glob("*/bin"),
+    default=Path("/usr/lib/postgresql/15/bin"),
+    key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+)
 BIN = Path(sys.executable).parent
 BUCKET = "mlops-assets"
 STATE_FILE = "stack.json"
