@@ -6,18 +6,17 @@ between assets here are small records (a training-set reference, a registered ve
 evaluation); as JSON they are readable in the storage folder, and an output that is not plain
 data fails loudly where it is written. Built on Dagster's ``UPathIOManager`` (its partition
 and path rules); the bytes go to a local folder, or, on the scale-out stack
-(``MLOPS_S3_BUCKET``), to S3 through the project's blob store (boto3 via dagster-aws' S3
-resource), where every Celery worker reads them.
+(``MLOPS_S3_BUCKET``), to S3 through the project's blob store (``blob_store_for``, as the
+service's registry and profiles), where every Celery worker reads them.
 """
 
 import json
 import os
 
 import dagster as dg
-from pydantic import Field
 from upath import UPath
 
-from mlops_assets.core.blob_store import DATA_PREFIX, S3_BUCKET_ENV, BlobStore, S3BlobStore
+from mlops_assets.core.blob_store import DATA_PREFIX, S3_BUCKET_ENV, BlobStore, blob_store_for
 
 
 class JsonFileIOManager(dg.UPathIOManager):
@@ -64,18 +63,12 @@ class JsonFileIOManager(dg.UPathIOManager):
 class JsonIOManager(dg.ConfigurableIOManagerFactory):
     """The project's ``io_manager``: JSON files under ``base_dir`` (default: the instance's
     storage folder, as for Dagster's own filesystem IO manager), or JSON objects under
-    ``s3://<s3_bucket>/<s3_prefix>/`` when a bucket is set (``MLOPS_S3_BUCKET``)."""
+    ``s3://$MLOPS_S3_BUCKET/<DATA_PREFIX>/dagster/`` on the scale-out stack."""
 
     base_dir: str | None = None
-    s3_bucket: str | None = Field(default_factory=lambda: os.environ.get(S3_BUCKET_ENV) or None)
-    s3_prefix: str = f"{DATA_PREFIX}/dagster"
 
     def create_io_manager(self, context: dg.InitResourceContext) -> JsonFileIOManager:
-        if self.s3_bucket:
-            from dagster_aws.s3 import S3Resource
-
-            client = S3Resource().get_client()  # endpoint and keys: boto3's own settings
-            store = S3BlobStore(client, self.s3_bucket, self.s3_prefix)
-            return JsonFileIOManager(UPath("."), store)
         base = self.base_dir or context.instance.storage_directory()
+        if os.environ.get(S3_BUCKET_ENV):
+            return JsonFileIOManager(UPath("."), blob_store_for(base, f"{DATA_PREFIX}/dagster"))
         return JsonFileIOManager(base_path=UPath(base))
