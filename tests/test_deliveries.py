@@ -134,3 +134,37 @@ def test_the_served_traffic_sensor_judges_a_burst_once(tmp_path):
         instance=dg.DagsterInstance.ephemeral(), resources=resources, cursor=context.cursor
     )
     assert isinstance(served_traffic_sensor(again), dg.SkipReason)
+
+
+def test_training_waits_for_delivered_months_until_their_load_has_finished(tmp_path):
+    """The health sensor's guard: a month delivered together with the others (or loading now)
+    is waited for, so a first model is not trained a tick early on part of the history."""
+    from mlops_assets.jobs import land_months_job
+    from mlops_assets.sensors.delivery import DELIVERY_TAG, delivered_files, loads_pending
+
+    landing = tmp_path / "landing"
+    for table in TABLES:
+        for month in ("2013-01", "2013-02"):
+            path = landing / table / f"{month}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"a,b\n{table},{month}\n")
+    instance = dg.DagsterInstance.ephemeral()
+    assert loads_pending(instance, landing) == "2013-01, 2013-02 delivered, not loaded yet"
+    files = delivered_files(landing)
+    delivery = ";".join(f"{m}={'+'.join(files[m][t] for t in TABLES)}" for m in sorted(files))
+    run = dg.DagsterRun(
+        job_name=land_months_job.name,
+        run_id="0" * 36,
+        tags={DELIVERY_TAG: delivery},
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    instance.add_run(run)
+    assert loads_pending(instance, landing) == "2013-01, 2013-02 loading"
+    # the run ends: nothing is pending any more
+    instance.run_storage.handle_run_event(
+        run.run_id,
+        dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name
+        ),
+    )
+    assert loads_pending(instance, landing) is None

@@ -56,6 +56,19 @@ def latest_attempts(instance: dg.DagsterInstance) -> dict[str, Attempt]:
     return attempts
 
 
+def loads_pending(instance: dg.DagsterInstance, landing: Path) -> str | None:
+    """Why delivered data is not in the warehouse yet (a load running, or a delivered month the
+    sensor will load next), or None. Training waits for it: a model started a tick too early
+    would learn from part of what was delivered together."""
+    attempts = latest_attempts(instance)
+    loading = sorted(m for m, attempt in attempts.items() if attempt.state == LOADING)
+    if loading:
+        return f"{', '.join(loading)} loading"
+    plan = plan_deliveries(delivered_files(landing), TABLES, attempts)
+    due = [m for first, last in plan.loads for m in plan.fingerprints if first <= m <= last]
+    return f"{', '.join(sorted(set(due)))} delivered, not loaded yet" if due else None
+
+
 @dg.sensor(
     job=land_months_job,
     default_status=dg.DefaultSensorStatus.RUNNING,

@@ -15,6 +15,7 @@ registry, and request runs; they never run asset code.
 import hashlib
 import json
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -25,6 +26,8 @@ from mlops_assets.jobs import monitor_job, retrain_job
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.resources.profile_store import ProfileStoreResource
+from mlops_assets.resources.raw_files import RawFilesResource
+from mlops_assets.sensors.delivery import loads_pending
 
 MONITORED = tuple(dg.AssetKey(k) for k in ("serving_drift", "arrival_drift", "live_quality"))
 RAW_EVENTS = dg.AssetKey(["raw", EVENT_TABLE.name])
@@ -159,10 +162,11 @@ def model_health_sensor(
     context: dg.SensorEvaluationContext,
     model_registry: ModelRegistryResource,
     monitoring_policy: MonitoringPolicy,
+    raw_files: RawFilesResource,
 ):
     cursor = json.loads(context.cursor) if context.cursor else {"after": 0, "requested_at": None}
     instance, policy, name = context.instance, monitoring_policy, model_registry.model_name
-    lag = features_lag(instance)
+    lag = features_lag(instance) or loads_pending(instance, Path(raw_files.landing_dir))
     if lag:
         return dg.SkipReason(f"waiting: {lag}")
     raw_rows = {
