@@ -26,8 +26,8 @@ departed as (
     select
         f.*,
         tz.tzone as dest_tzone,
-        f.sched_dep_hour_utc
-            + to_minutes((f.sched_dep_minute + f.dep_delay_minutes)::bigint) as departed_at_utc
+        {{ add_minutes('f.sched_dep_hour_utc', '(f.sched_dep_minute + f.dep_delay_minutes)::bigint') }}
+            as departed_at_utc
     from flights as f
     left join timezones as tz on tz.faa = f.dest
 ),
@@ -36,8 +36,9 @@ arrival_local as (
     -- The arrival clock time on the destination-local date of departure ...
     select
         *,
-        cast(timezone(dest_tzone, timezone('UTC', departed_at_utc)) as date)
-            + to_minutes({{ hhmm_to_minutes('arr_hhmm') }}::bigint) as arrival_same_day_local
+        {%- set local_date = 'cast(' ~ utc_to_local('departed_at_utc', 'dest_tzone') ~ ' as date)' %}
+        {{ add_minutes(local_date, hhmm_to_minutes('arr_hhmm') ~ '::bigint') }}
+            as arrival_same_day_local
     from departed
 ),
 

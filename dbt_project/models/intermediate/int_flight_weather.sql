@@ -9,7 +9,7 @@ select
     f.flight_id,
     f.flight_date,
     w.observed_at_utc as weather_observed_at_utc,
-    date_diff('minute', w.observed_at_utc, f.decision_at_utc) as weather_age_minutes,
+    {{ minutes_between('w.observed_at_utc', 'f.decision_at_utc') }} as weather_age_minutes,
     w.temp_f,
     w.dewpoint_f,
     w.humidity_pct,

@@ -10,7 +10,7 @@ select
     flight_date,
     year,
     month,
-    isodow(flight_date) as day_of_week,
+    {{ iso_day_of_week('flight_date') }} as day_of_week,
     carrier,
     flight_number,
     tailnum,
@@ -19,8 +19,8 @@ select
     distance_miles,
     sched_dep_hour,
     sched_dep_minute,
-    sched_dep_hour_utc + to_minutes(sched_dep_minute::bigint) as scheduled_departure_utc,
-    sched_dep_hour_utc + to_minutes(sched_dep_minute::bigint)
-        - to_minutes({{ var('decision_lead_minutes') }}) as decision_at_utc
+    {%- set scheduled = add_minutes('sched_dep_hour_utc', 'sched_dep_minute::bigint') %}
+    {{ scheduled }} as scheduled_departure_utc,
+    {{ add_minutes(scheduled, -var('decision_lead_minutes')) }} as decision_at_utc
 from {{ ref('stg_nycflights13__flights') }}
 where {{ in_batch('flight_date') }}

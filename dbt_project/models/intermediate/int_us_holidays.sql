@@ -1,7 +1,7 @@
 -- US federal holidays by rule, for the years of var `calendar_years` plus one either side.
 -- Reference data: it does not read the flights, so a landed month never rebuilds it.
 with years as (
-    select unnest(range({{ var('calendar_years')[0] }} - 1, {{ var('calendar_years')[1] }} + 2)) as year
+    {{ integer_rows(var('calendar_years')[0] - 1, var('calendar_years')[1] + 1, 'year') }}
 ),
 
 rules (holiday, month, fixed_day, weekday, nth) as (
@@ -23,8 +23,9 @@ months as (
     select
         r.*,
         y.year,
-        make_date(y.year::integer, r.month, 1) as first_day,
-        last_day(make_date(y.year::integer, r.month, 1)) as month_end
+        {%- set first_day = date_from_parts('y.year::integer', 'r.month', 1) %}
+        {{ first_day }} as first_day,
+        {{ month_last_day(first_day) }} as month_end
     from rules as r
     cross join years as y
 )
@@ -32,8 +33,9 @@ months as (
 select
     holiday,
     case
-        when fixed_day is not null then make_date(year::integer, month, fixed_day)
-        when nth > 0 then first_day + ((weekday - dayofweek(first_day) + 7) % 7 + 7 * (nth - 1))::integer
-        else month_end - ((dayofweek(month_end) - weekday + 7) % 7)::integer
+        when fixed_day is not null then {{ date_from_parts('year::integer', 'month', 'fixed_day') }}
+        when nth > 0
+            then first_day + ((weekday - {{ day_of_week('first_day') }} + 7) % 7 + 7 * (nth - 1))::integer
+        else month_end - (({{ day_of_week('month_end') }} - weekday + 7) % 7)::integer
     end as holiday_date
 from months

@@ -14,5 +14,5 @@ select
     is_delayed::integer as delayed,
     arr_delay_minutes as arr_delay
 from {{ ref('int_flight_outcomes') }}
-where arrived_at_utc < coalesce(getvariable('online_as_of'), timestamp '9999-12-31')
+where arrived_at_utc < {{ online_as_of() }}
 order by arrived_minute, carrier, origin, dest

@@ -3,4 +3,4 @@
 -- limit) keeps only what had been observed by then.
 select *
 from {{ ref('stg_nycflights13__weather') }}
-where observed_at_utc < coalesce(getvariable('online_as_of'), timestamp '9999-12-31')
+where observed_at_utc < {{ online_as_of() }}

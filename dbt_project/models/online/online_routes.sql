@@ -7,5 +7,5 @@ select
     distance_miles,
     min(flight_date) as distance_since
 from {{ ref('int_flights') }}
-where decision_at_utc < coalesce(getvariable('online_as_of'), timestamp '9999-12-31')
+where decision_at_utc < {{ online_as_of() }}
 group by origin, dest, distance_miles

@@ -4,7 +4,7 @@
 select
     year::integer || '-' || lpad(month::varchar, 2, '0') || '-' || lpad(day::varchar, 2, '0')
         || '_' || carrier || '_' || flight::varchar || '_' || origin as flight_id,
-    make_date(year::integer, month::integer, day::integer) as flight_date,
+    {{ date_from_parts('year::integer', 'month::integer', 'day::integer') }} as flight_date,
     year::integer as year,
     month::integer as month,
     day::integer as day,
