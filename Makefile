@@ -21,7 +21,7 @@ MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
 # every month of 2013, in one run (the partitioned assets build the range together)
 MONTHS := {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-12-01"}
 
-.PHONY: setup setup-stack stack stack-down test-stack features demo dbt-build export-bento import-bento containerize test test-slow dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability
+.PHONY: setup setup-stack stack stack-down test-stack features demo dbt-build export-bento import-bento containerize test test-slow dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability benchmark-stack
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,12 +79,12 @@ serve: setup
 	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000
 
 # The scale-out stack on 127.0.0.1 (mlops_assets/stack/): PostgreSQL for Dagster's storage,
-# Redis as Celery's broker, moto's S3 server for step outputs, the registry and profiles, two
-# Celery workers executing the steps; then the feature store built on it (January-April), by
-# configuration only. It stays up: `. data/stack.env` then `dagster dev` browses it.
+# Redis as Celery's broker, moto's S3 server for step outputs, the registry, training sets,
+# profiles and prediction logs, two Celery workers executing the steps; then the demo's loop on
+# it, by configuration only (the stack's environment). It stays up: `. data/stack.env` then
+# `dagster dev` browses it; `make stack-down` stops it.
 STACK_DIR := $(MLOPS_DATA_DIR)/stack
 STACK_DATA_DIR := $(MLOPS_DATA_DIR)/stack-data
-STACK_MONTHS := {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-04-01"}
 setup-stack: setup
 	@if [ -n "$$($(BIN)/python -c 'from mlops_assets.stack.services import missing_programs; print(*missing_programs())')" ]; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && \
@@ -94,7 +94,7 @@ setup-stack: setup
 stack: setup-stack
 	-$(BIN)/mlops-stack down --folder $(STACK_DIR)
 	$(BIN)/mlops-stack up --folder $(STACK_DIR) --data-dir $(STACK_DATA_DIR) > $(STACK_DIR).env
-	. $(STACK_DIR).env && $(BIN)/dagster job execute -m mlops_assets.definitions -j build_features --tags '$(STACK_MONTHS)'
+	. $(STACK_DIR).env && $(BIN)/mlops-demo $(DEMO_ARGS) --port 3101 --ui-port 3071
 
 stack-down: setup
 	$(BIN)/mlops-stack down --folder $(STACK_DIR)
@@ -143,3 +143,7 @@ benchmark-training: setup
 # Overload and SIGTERM figures of the service (needs `make demo` first, and wrk).
 benchmark-reliability: setup
 	$(BIN)/python benchmarks/reliability.py --runs 3
+
+# The retrain job on the scale-out stack vs the local default (docs/benchmarks.md).
+benchmark-stack: setup-stack
+	$(BIN)/python benchmarks/stack_overhead.py --runs 3

@@ -160,14 +160,14 @@ class FlightDelay:
     def __init__(self) -> None:
         self.registry = ModelRegistry(blob_store_for(DATA_DIR / "registry", REGISTRY_PREFIX))
         self.live: _Live | None = None
+        data_store = blob_store_for(DATA_DIR, DATA_PREFIX)  # profiles and the prediction log
         self.log = PredictionLog(
-            DATA_DIR / "prediction_log" / MODEL_NAME,
+            data_store,
+            MODEL_NAME,
             enabled=os.environ.get("MLOPS_PREDICTION_LOG", "on") != "off",
             redact=os.environ.get("MLOPS_PREDICTION_LOG_REDACT", ""),
         )
-        self.profiler = ServingProfiler(
-            ProfileStore(blob_store_for(DATA_DIR, DATA_PREFIX)), MODEL_NAME, PROFILE_MAX_ROWS
-        )
+        self.profiler = ServingProfiler(ProfileStore(data_store), MODEL_NAME, PROFILE_MAX_ROWS)
         try:
             self._refresh()
         except Exception as exc:  # not ready, and /readyz says why; the watcher tries again

@@ -202,7 +202,8 @@ def test_P8_continuous_monitoring_profiles_served_rows(served, tmp_path):
 
 
 def test_P9_feedback_loop_joins_predictions_with_outcomes(tmp_path):
-    log = tmp_path / "predictions-1.jsonl"
+    log = tmp_path / "prediction_log" / MODEL / "predictions-1.jsonl"
+    log.parent.mkdir(parents=True)
     records = [
         {
             "request_id": f"r{i}",
@@ -214,7 +215,7 @@ def test_P9_feedback_loop_joins_predictions_with_outcomes(tmp_path):
         for i, p in enumerate([0.9, 0.1, 0.8, 0.2])
     ]
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
-    frame = read_prediction_log(tmp_path, "2013-12").join(
+    frame = read_prediction_log(LocalBlobStore(tmp_path), MODEL, "2013-12").join(
         pl.DataFrame({"request_id": ["r0", "r1", "r2", "r3"], "is_delayed": [1, 0, 1, 0]}),
         on="request_id",
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from mlops_assets.core.blob_store import LocalBlobStore
 from mlops_assets.core.prediction_log import REDACTED, PredictionLog
 from mlops_assets.resources.json_io_manager import JsonIOManager
 
@@ -100,15 +101,15 @@ def test_the_prediction_log_redacts_named_inputs_or_is_off(tmp_path):
         "flight_id": "2013-12-20_UA_1545_EWR",
         "flight": {"carrier": "UA", "tailnum": "N14228"},
     }
-    log = PredictionLog(tmp_path / "on", redact="tailnum")
+    log = PredictionLog(LocalBlobStore(tmp_path / "on"), "m", redact="tailnum")
     log.write([record])
     log.flush()
-    [line] = (tmp_path / "on").glob("*.jsonl")
+    [line] = (tmp_path / "on" / "prediction_log" / "m").glob("*.jsonl")
     stored = json.loads(line.read_text())
     assert stored["flight"] == {"carrier": "UA", "tailnum": REDACTED}
     assert stored["flight_id"] == record["flight_id"]  # feedback still joins
 
-    off = PredictionLog(tmp_path / "off", enabled=False)
+    off = PredictionLog(LocalBlobStore(tmp_path / "off"), "m", enabled=False)
     off.write([record])
     off.flush()
     assert not (tmp_path / "off").exists()

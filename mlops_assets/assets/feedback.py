@@ -18,6 +18,7 @@ from mlops_assets.core.live_quality import (
 from mlops_assets.dataset import problem as problem_contract
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
+from mlops_assets.resources.profile_store import ProfileStoreResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from mlops_assets.settings import DATA_DIR
 
@@ -38,11 +39,12 @@ def live_quality(
     warehouse: WarehouseResource,
     model_registry: ModelRegistryResource,
     monitoring_policy: MonitoringPolicy,
+    profiles: ProfileStoreResource,
 ) -> dg.MaterializeResult:
     """The month's served predictions with their outcomes: from the warehouse's arrivals, or
     from feedback files keyed by request id (data/feedback/<model>/*.csv)."""
     month, name = context.partition_key[:7], model_registry.model_name
-    log = read_prediction_log(DATA_DIR / "prediction_log" / name, month)
+    log = read_prediction_log(profiles.blob_store(), name, month)
     feedback = read_feedback(DATA_DIR / "feedback" / name)
     unknown_ids = feedback.join(log, on="request_id", how="anti").height
     if unknown_ids:

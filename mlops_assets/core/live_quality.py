@@ -6,12 +6,15 @@ feedback files (``request_id,is_delayed`` CSVs from an external system). Ids nob
 counted and reported, never guessed at.
 """
 
+import io
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from mlops_assets.core.blob_store import BlobStore
 from mlops_assets.core.metrics import brier, roc_auc
+from mlops_assets.core.prediction_log import log_prefix
 
 LOG_SCHEMA = {
     "request_id": pl.String,
@@ -22,14 +25,15 @@ LOG_SCHEMA = {
 }
 
 
-def read_prediction_log(folder: Path, month: str) -> pl.DataFrame:
-    """Every logged prediction for flights scheduled in ``month`` (YYYY-MM), all replicas."""
-    files = sorted(folder.glob("*.jsonl"))
-    frames = [
-        pl.read_ndjson(f, schema_overrides=LOG_SCHEMA).select(list(LOG_SCHEMA))
-        for f in files
-        if f.stat().st_size
-    ]
+def read_prediction_log(store: BlobStore, model: str, month: str) -> pl.DataFrame:
+    """Every logged prediction of ``model`` for flights scheduled in ``month`` (YYYY-MM), from
+    every service process's objects under ``prediction_log/<model>/``."""
+    frames = []
+    for key in store.list(log_prefix(model)):
+        data = store.get(key) if key.endswith(".jsonl") else b""
+        if data:
+            frame = pl.read_ndjson(io.BytesIO(data), schema_overrides=LOG_SCHEMA)
+            frames.append(frame.select(list(LOG_SCHEMA)))
     if not frames:
         return pl.DataFrame(schema=LOG_SCHEMA)
     return pl.concat(frames).filter(pl.col("month") == month).unique("request_id", keep="last")

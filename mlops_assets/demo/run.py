@@ -38,7 +38,8 @@ def prepare(data_dir: Path, dagster_home: Path, project_root: Path) -> None:
             "point MLOPS_DATA_DIR at an empty folder (make demo uses data/demo)"
         )
     shutil.rmtree(data_dir, ignore_errors=True)
-    dagster_home.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True)
+    dagster_home.mkdir(parents=True, exist_ok=True)  # in data_dir, or the stack's own folder
     (data_dir / MARKER).write_text("made by mlops-demo; deleted by the next demo\n")
     # an instance of its own (wiped above), or the one it was given (the scale-out stack's)
     if not (dagster_home / "dagster.yaml").exists():

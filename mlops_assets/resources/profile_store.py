@@ -1,4 +1,5 @@
-"""The whylogs profile store resource: training references and serving windows."""
+"""The whylogs profile store resource: training references and serving windows; its blob store
+also holds what the service logs (``prediction_log/``)."""
 
 from pydantic import Field
 

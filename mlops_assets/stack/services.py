@@ -1,7 +1,9 @@
 """The scale-out stack's servers on 127.0.0.1, each a real process of its own package:
 PostgreSQL (Debian) for Dagster's storage, Redis (Debian) as Celery's broker and result
 backend, moto's S3 server (PyPI) as the object store, and Celery workers (dagster-celery)
-that execute the steps. Everything lives under one folder; ``stop_all`` ends it all.
+that execute the steps. Everything lives under one folder; ``stop_all`` ends it all, and
+``stop_service`` / ``start_service`` stop and start one server (a restart, or a fault drill:
+tests/test_stack_faults.py).
 
 moto is a mock of S3 that runs as a server: the project's S3 code is AWS's own boto3 client
 pointed at an endpoint URL, so the same code reaches AWS S3 (or MinIO) with no change.
@@ -28,6 +30,7 @@ PG_BIN = max(
 BIN = Path(sys.executable).parent
 BUCKET = "mlops-assets"
 STATE_FILE = "stack.json"
+RECORDING = "s3.recording"
 
 
 @dataclass
@@ -158,20 +161,60 @@ def start_redis(folder: Path, port: int) -> int:
 
 
 def start_s3(folder: Path, port: int, env: dict[str, str]) -> int:
-    """moto's S3 server, and the bucket every store of the project shares."""
-    pid = _spawn([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], folder / "s3.log")
+    """moto's S3 server, and the bucket every store of the project shares.
+
+    moto keeps its objects in memory, where a real bucket outlives any outage. So that a
+    restarted server holds what the stopped one held, moto's own recorder appends every request
+    it serves to ``s3.recording``; a start that finds a recording replays it (the requests in
+    their order, conditional writes included) instead of creating the bucket. The recording
+    grows with every request served (about 1 kB a read, a write's size plus that); a restart
+    keeps only the writes.
+    """
+    recording = folder / RECORDING
+    replay = recording.exists() and _compact(recording) > 0
+    pid = _spawn(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        folder / "s3.log",
+        env={"MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(recording)},
+    )
     wait_for_port(port, "moto_server")
+    if replay:
+        import urllib.request
+
+        url = f"{env['AWS_ENDPOINT_URL_S3']}/moto-api/recorder/replay-recording"
+        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=300):
+            pass
+        return pid
+    s3_client(env).create_bucket(Bucket=BUCKET)
+    return pid
+
+
+def s3_client(env: dict[str, str]):
+    """A boto3 S3 client of the stack's server, from the stack's environment (``Stack.env``)."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=env["AWS_ENDPOINT_URL_S3"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_DEFAULT_REGION"],
     )
-    client.create_bucket(Bucket=BUCKET)
-    return pid
+
+
+def _compact(recording: Path) -> int:
+    """Keep only the recorded requests that change what the bucket holds (reads change
+    nothing, and replaying them is most of a replay's time), and drop a last line torn by a
+    killed server; how many are left."""
+    kept = []
+    for line in recording.read_text().splitlines(keepends=True):
+        with contextlib.suppress(json.JSONDecodeError):
+            if line.endswith("\n") and json.loads(line).get("method") not in ("GET", "HEAD"):
+                kept.append(line)
+    partial = recording.with_name(f".{recording.name}.partial")
+    partial.write_text("".join(kept))
+    os.replace(partial, recording)
+    return len(kept)
 
 
 def celery_config(folder: Path, env: dict[str, str]) -> Path:
@@ -187,13 +230,23 @@ def celery_config(folder: Path, env: dict[str, str]) -> Path:
 
 
 def start_worker(folder: Path, name: str, env: dict[str, str], project_root: Path) -> int:
-    """One Celery worker process (one step at a time) of dagster-celery's app."""
+    """One Celery worker of dagster-celery's app, one step at a time: its main process takes
+    the tasks and hands each to its one child process, which executes the step.
+
+    The child (Celery's prefork pool of one) is what makes a killed step end: when the process
+    executing a step dies (the OOM killer, SIGKILL), the main process marks its task failed
+    (``WorkerLostError: Worker exited prematurely: signal 9``), the run fails at once and a
+    fresh child takes the next task. In a single-process worker (``--pool solo``) the task dies
+    with the worker unreported, and its run waits for ever. Tasks are acknowledged on receipt
+    (Celery's default), so a lost step is failed, never run a second time by another worker.
+    """
     config = celery_config(folder, env)
     python_path = os.pathsep.join(
         p for p in (str(config), str(project_root), os.environ.get("PYTHONPATH", "")) if p
     )
     command = [str(BIN / "celery"), "-A", "dagster_celery.app", "worker", "-Q", "dagster"]
-    command += ["-n", f"{name}@%h", "--pool", "solo", "--prefetch-multiplier", "1", "-l", "INFO"]
+    command += ["-n", f"{name}@%h", "--pool", "prefork", "--concurrency", "1"]
+    command += ["--prefetch-multiplier", "1", "-l", "INFO"]
     return _spawn(command, folder / f"{name}.log", env={**env, "PYTHONPATH": python_path})
 
 
@@ -208,6 +261,64 @@ def load(folder: Path) -> tuple[Stack, dict[str, int]] | None:
         return None
     state = json.loads(path.read_text())
     return Stack(**state["stack"]), state["pids"]
+
+
+def stop_service(folder: Path, name: str, grace: float = 10) -> None:
+    """Stop one server of the stack that is up in ``folder``: ``postgres``, ``redis``, ``s3`` or
+    a worker (``worker1``, ...). It leaves the stack's state without it; ``start_service``
+    starts it again on the same port."""
+    state = load(folder)
+    if not state:
+        raise RuntimeError(f"no stack is up in {folder}")
+    stack, pids = state
+    if name == "postgres":
+        stop_postgres(folder / "postgres")
+        return
+    if name not in pids:
+        raise ValueError(f"{name!r} is not running in {folder} (running: {', '.join(pids)})")
+    pid = pids.pop(name)
+    _stop_group(pid, grace)
+    save(stack, pids)
+
+
+def start_service(folder: Path, name: str) -> None:
+    """Start one stopped server again, on its port and with its data: PostgreSQL's cluster is
+    on disk, S3's objects come back from moto's recording, a worker rejoins the queue. Redis
+    starts empty: it is the broker, and held only the queue of steps in flight (a run that
+    cannot reach it fails, naming it: tests/test_stack_faults.py)."""
+    from mlops_assets.settings import PROJECT_ROOT
+
+    state = load(folder)
+    if not state:
+        raise RuntimeError(f"no stack is up in {folder}")
+    stack, pids = state
+    if name == "postgres":
+        start_postgres(folder / "postgres", stack.postgres_port)
+        return
+    if name in pids and _alive(pids[name]):
+        raise ValueError(f"{name!r} is already running in {folder}")
+    if name == "redis":
+        pids[name] = start_redis(folder / "redis", stack.redis_port)
+    elif name == "s3":
+        pids[name] = start_s3(folder, stack.s3_port, stack.env())
+    elif name.startswith("worker"):
+        pids[name] = start_worker(folder, name, stack.env(), PROJECT_ROOT)
+    else:
+        raise ValueError(f"unknown service {name!r}: postgres, redis, s3 or worker<N>")
+    save(stack, pids)
+
+
+def _stop_group(pid: int, grace: float) -> None:
+    """SIGTERM a server's process group, SIGKILL it after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    while _alive(pid) and time.monotonic() < deadline + 5:
+        time.sleep(0.05)
 
 
 def stop_all(folder: Path, grace: float = 10) -> None:
