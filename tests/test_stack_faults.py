@@ -6,7 +6,8 @@ Why: moving the project onto the stack replaces one process and a folder with fo
 and each can fail on its own. What a user needs from each failure:
 
 - the daemon's state (sensor ticks, cursors, runs) lives in PostgreSQL, so a restarted daemon
-  picks up where the last one stopped: a delivered month is loaded by exactly one run;
+  picks up where the last one stopped: a delivered month is loaded by exactly one run, and a
+  run key requested again by a new daemon launches nothing (Dagster's own check);
 - a server that is down makes a run fail within a bounded time, with an error that names the
   server it could not reach (broker, database, S3 endpoint and bucket), never a run that
   waits for ever;
@@ -82,11 +83,23 @@ def stack_probe(config: ProbeConfig, model_registry: ModelRegistryResource) -> d
     return {"model": PROBE_MODEL, "version": version.version}
 
 
+probe_job = dg.define_asset_job("stack_probe_job", [stack_probe])
+ONCE = "stack-probe-once"
+
+
+@dg.sensor(job=probe_job, default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=1)
+def same_run_key_sensor():
+    """Asks for the same run on every tick: only Dagster's run-key check (the runs' tags, in
+    the stack's PostgreSQL) keeps it to one run."""
+    return dg.RunRequest(run_key=ONCE, tags={FAULT_TAG: "run-key"})
+
+
 # MLOPS_EXECUTOR and MLOPS_S3_BUCKET decide, as for the project's definitions: Celery and the
 # bucket in a process with the stack's environment, in-process and folders without it
 probe_defs = dg.Definitions(
     assets=[stack_probe],
-    jobs=[dg.define_asset_job("stack_probe_job", [stack_probe])],
+    jobs=[probe_job],
+    sensors=[same_run_key_sensor],
     resources={"model_registry": ModelRegistryResource(), "io_manager": JsonIOManager()},
     executor=project_executor(),
 )
@@ -364,6 +377,32 @@ class TestTheDaemonOnTheStack:
 
 
 class TestFaultsOfTheStack:
+    def test_a_run_key_launches_one_run_across_a_daemon_restart(self, stack, instance):
+        """Dagster's own run-key check across a restart: a sensor that requests the same run
+        key on every tick, a daemon stopped and a new one started; one run in all."""
+        from dagster._core.scheduler.instigation import TickStatus
+
+        command = [str(BIN / "dagster-daemon"), "run", "-m", "tests.test_stack_faults"]
+        command += ["-a", "probe_defs"]
+        name, logs = "same_run_key_sensor", [Path(stack.folder) / f"key-{i}.log" for i in (1, 2)]
+        with started(command, logs[0], cwd=REPO, env=stack_env(stack)) as first:
+            launched = ticked(first, instance, name, 3)
+            assert any(t.run_ids for t in launched), tail(logs[0])
+            wait_for(  # the run ends before its daemon (and code server) stops
+                "the run to end",
+                lambda: all(
+                    r.is_finished
+                    for r in instance.get_runs(dg.RunsFilter(tags={"dagster/run_key": ONCE}))
+                ),
+                timeout=180,
+            )
+        restarted = time.time()
+        with started(command, logs[1], cwd=REPO, env=stack_env(stack)) as second:
+            after = ticked(second, instance, name, 3, restarted)
+        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/run_key": ONCE}))
+        assert len(runs) == 1, [r.run_id for r in runs]
+        assert all(t.status == TickStatus.SKIPPED and not t.run_ids for t in after), tail(logs[1])
+
     def test_s3_down_fails_the_step_naming_the_endpoint_and_leaves_no_half_version(
         self, stack, instance
     ):
