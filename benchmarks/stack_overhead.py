@@ -42,8 +42,11 @@ def local_env(folder: Path) -> dict[str, str]:
     home = folder / "dagster_home"
     home.mkdir(parents=True)
     shutil.copy(ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    from mlops_assets.stack.services import Stack
+
+    stack_only = Stack("", "", 0, 0, 0, 0).env()  # a sourced data/stack.env must not leak in
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in stack_only},
         **QUIET,
         "MLOPS_DATA_DIR": str(folder),
         "DAGSTER_HOME": str(home),

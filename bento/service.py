@@ -174,6 +174,7 @@ class FlightDelay:
             STATE.not_ready_reason = f"loading the production model failed: {exc}"
             logger.warning("%s", STATE.not_ready_reason)
         threading.Thread(target=self._watch, daemon=True, name="model-watcher").start()
+        threading.Thread(target=self._flush_log, daemon=True, name="prediction-log").start()
         if PROFILING:
             threading.Thread(target=self._profile, daemon=True, name="profiler").start()
         if DRAIN_SECONDS > 0 and not install_sigterm_drain(
@@ -226,7 +227,6 @@ class FlightDelay:
     def _watch(self) -> None:
         while True:
             time.sleep(RELOAD_SECONDS)
-            self.log.flush()
             try:
                 self._refresh()
                 STATE.reload_error = None
@@ -236,11 +236,17 @@ class FlightDelay:
                     logger.error("model reload failed; still serving the loaded model: %s", exc)
                 STATE.reload_error = str(exc)
 
+    def _flush_log(self) -> None:
+        """The prediction log reaches its store on its own timer: a slow or unreachable store
+        (S3) never delays a model swap."""
+        while True:
+            time.sleep(RELOAD_SECONDS)
+            self.log.flush()
+
     def _profile(self) -> None:
         """Flush serving profiles on a timer, off the request path."""
         while True:
             time.sleep(PROFILE_SECONDS)
-            self.log.flush()
             self.profiler.flush()
 
     def __is_ready__(self) -> bool:

@@ -1,6 +1,8 @@
 """Deliveries and monitoring cadence: the rules the daemon's sensors apply, as pure decisions and
 through Dagster's own sensor API (``build_sensor_context``)."""
 
+import uuid
+
 import dagster as dg
 
 from mlops_assets.core.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
@@ -136,29 +138,40 @@ def test_the_served_traffic_sensor_judges_a_burst_once(tmp_path):
     assert isinstance(served_traffic_sensor(again), dg.SkipReason)
 
 
-def test_training_waits_for_delivered_months_until_their_load_has_finished(tmp_path):
-    """The health sensor's guard: a month delivered together with the others (or loading now)
-    is waited for, so a first model is not trained a tick early on part of the history."""
-    from mlops_assets.jobs import land_months_job
-    from mlops_assets.sensors.delivery import DELIVERY_TAG, delivered_files, loads_pending
-
-    landing = tmp_path / "landing"
+def _delivered(landing, month: str, text: str) -> None:
     for table in TABLES:
-        for month in ("2013-01", "2013-02"):
-            path = landing / table / f"{month}.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"a,b\n{table},{month}\n")
-    instance = dg.DagsterInstance.ephemeral()
-    assert loads_pending(instance, landing) == "2013-01, 2013-02 delivered, not loaded yet"
+        path = landing / table / f"{month}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"a,b\n{table},{text}\n")
+
+
+def _loaded_run(instance, landing, status=dg.DagsterRunStatus.SUCCESS) -> dg.DagsterRun:
+    """A land run of what is in the landing folder now, as the delivery sensor records it."""
+    from mlops_assets.jobs import land_months_job
+    from mlops_assets.sensors.delivery import DELIVERY_TAG, delivered_files
+
     files = delivered_files(landing)
     delivery = ";".join(f"{m}={'+'.join(files[m][t] for t in TABLES)}" for m in sorted(files))
     run = dg.DagsterRun(
         job_name=land_months_job.name,
-        run_id="0" * 36,
+        run_id=uuid.uuid4().hex,
         tags={DELIVERY_TAG: delivery},
-        status=dg.DagsterRunStatus.STARTED,
+        status=status,
     )
     instance.add_run(run)
+    return run
+
+
+def test_training_waits_for_delivered_months_until_their_load_has_finished(tmp_path):
+    """The health sensor's guard: a month delivered together with the others (or loading now)
+    is waited for, so a first model is not trained a tick early on part of the history."""
+    from mlops_assets.sensors.delivery import loads_pending
+
+    landing, instance = tmp_path / "landing", dg.DagsterInstance.ephemeral()
+    for month in ("2013-01", "2013-02"):
+        _delivered(landing, month, month)
+    assert loads_pending(instance, landing) == "2013-01, 2013-02 delivered, not loaded yet"
+    run = _loaded_run(instance, landing, dg.DagsterRunStatus.STARTED)
     assert loads_pending(instance, landing) == "2013-01, 2013-02 loading"
     # the run ends: nothing is pending any more
     instance.run_storage.handle_run_event(
@@ -168,3 +181,62 @@ def test_training_waits_for_delivered_months_until_their_load_has_finished(tmp_p
         ),
     )
     assert loads_pending(instance, landing) is None
+
+
+def test_a_month_corrected_and_then_reverted_is_loaded_again(tmp_path):
+    """A, then a correction B, then A again: the third delivery is a new load (its own run key),
+    not a request Dagster drops because the first load of A used that key."""
+    from mlops_assets.definitions import defs
+    from mlops_assets.resources.model_registry import ModelRegistryResource
+    from mlops_assets.resources.raw_files import RawFilesResource
+    from mlops_assets.sensors.delivery import raw_delivery_sensor
+
+    landing, instance = tmp_path / "landing", dg.DagsterInstance.ephemeral()
+    resources = {
+        "raw_files": RawFilesResource(landing_dir=str(landing)),
+        "model_registry": ModelRegistryResource(local_root=str(tmp_path / "registry")),
+    }
+
+    def request():
+        context = dg.build_sensor_context(instance=instance, resources=resources, definitions=defs)
+        result = raw_delivery_sensor(context)
+        return None if isinstance(result, dg.SkipReason) else result[0]
+
+    keys = []
+    for text in ("A", "B", "A"):
+        _delivered(landing, "2013-01", text)
+        keys.append(request().run_key)
+        _loaded_run(instance, landing)
+    assert request() is None  # loaded: nothing more to do
+    assert len(set(keys)) == 3, keys
+
+
+def test_the_health_sensor_waits_for_a_delivered_month_before_training(tmp_path):
+    """Through Dagster's sensor API: features current with what was loaded, but a month
+    delivered and not loaded yet -> no retrain requested, and the skip says why."""
+    from mlops_assets.assets.features import FEATURE_MART
+    from mlops_assets.resources.model_registry import ModelRegistryResource
+    from mlops_assets.resources.monitoring_policy import MonitoringPolicy
+    from mlops_assets.resources.raw_files import RawFilesResource
+    from mlops_assets.sensors.monitoring import RAW_EVENTS, model_health_sensor
+
+    landing, instance = tmp_path / "landing", dg.DagsterInstance.ephemeral()
+    for month in ("2013-01", "2013-02", "2013-03"):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(RAW_EVENTS, partition=f"{month}-01")
+        )
+    instance.report_runless_asset_event(dg.AssetMaterialization(FEATURE_MART))
+    resources = {
+        "raw_files": RawFilesResource(landing_dir=str(landing)),
+        "model_registry": ModelRegistryResource(local_root=str(tmp_path / "registry")),
+        "monitoring_policy": MonitoringPolicy(),
+    }
+
+    def evaluate():
+        return model_health_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+
+    assert isinstance(evaluate(), dg.RunRequest)  # three months landed: a cold start
+    _delivered(landing, "2013-04", "April")
+    waiting = evaluate()
+    assert isinstance(waiting, dg.SkipReason)
+    assert "2013-04 delivered, not loaded yet" in waiting.skip_message

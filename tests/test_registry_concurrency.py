@@ -1,5 +1,6 @@
 """The registry under concurrent writers: real processes, started behind a barrier so they
-really overlap, on the local folder and on S3 (a real moto_server on 127.0.0.1).
+really overlap, on the local folder and on S3 (a real moto S3 server on 127.0.0.1,
+`mlops_assets.stack.s3_server`).
 
 LightGBM and PyTorch candidates of one Dagster run register at the same moment under the
 multiprocess executor, and two promotions can race; neither may lose or overwrite anything.

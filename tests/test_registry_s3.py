@@ -6,7 +6,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import boto3
 import pytest
@@ -21,14 +20,15 @@ BUCKET = "models"
 
 @contextmanager
 def moto_server(bucket: str = BUCKET) -> Iterator[str]:
-    """A real ``moto_server`` on 127.0.0.1 with ``bucket`` created; yields its endpoint URL.
+    """A real moto S3 server on 127.0.0.1 (``mlops_assets.stack.s3_server``: moto with S3's
+    atomic conditional writes) with ``bucket`` created; yields its endpoint URL.
 
     Credentials are set in the environment for the duration, so processes started inside
     (spawned registry writers) reach the same server with the same account.
     """
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "mlops_assets.stack.s3_server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -50,7 +50,8 @@ class PredictionLog:
         stamp, tag = time.strftime("%Y%m%dT%H%M%S"), secrets.token_hex(3)
         self._name = f"{log_prefix(model)}predictions-{stamp}-{os.getpid()}-{tag}"
         self._file = None
-        self._pending: list[str] = []
+        self._pending: list[str] = []  # batches of lines not yet in the store
+        self._pending_lines = 0
         self._seq = 0
         self._lock = threading.Lock()
         if enabled and isinstance(store, LocalBlobStore):
@@ -69,6 +70,10 @@ class PredictionLog:
                 self._file.write(lines)
             else:
                 self._pending.append(lines)
+                self._pending_lines += len(records)
+                if self._pending_lines > MAX_PENDING_LINES:  # the store is unreachable
+                    self._pending = _newest(self._pending, MAX_PENDING_LINES)
+                    self._pending_lines = sum(b.count("\n") for b in self._pending)
 
     def _redacted(self, record: dict) -> dict:
         inputs = record.get("flight")
@@ -87,7 +92,7 @@ class PredictionLog:
             if self._file is not None:
                 self._file.flush()
                 return
-            pending, self._pending = self._pending, []
+            pending, self._pending, self._pending_lines = self._pending, [], 0
             if not pending:
                 return
             self._seq += 1
@@ -98,6 +103,7 @@ class PredictionLog:
             logger.exception("prediction log flush failed; %d batches kept", len(pending))
             with self._lock:
                 self._pending = _newest(pending + self._pending, MAX_PENDING_LINES)
+                self._pending_lines = sum(b.count("\n") for b in self._pending)
 
 
 def _newest(batches: list[str], max_lines: int) -> list[str]:

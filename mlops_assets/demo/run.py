@@ -38,7 +38,7 @@ def prepare(data_dir: Path, dagster_home: Path, project_root: Path) -> None:
             "point MLOPS_DATA_DIR at an empty folder (make demo uses data/demo)"
         )
     shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
     dagster_home.mkdir(parents=True, exist_ok=True)  # in data_dir, or the stack's own folder
     (data_dir / MARKER).write_text("made by mlops-demo; deleted by the next demo\n")
     # an instance of its own (wiped above), or the one it was given (the scale-out stack's)
@@ -81,7 +81,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     log = DATA_DIR / "demo.log"
     print(f"Dagster's event stream and the service's log: {log}", flush=True)
-    loop = Loop(dg.DagsterInstance.get(), log, args.port, args.ui_port)
+    instance = dg.DagsterInstance.get()
+    if instance.get_runs(limit=1):  # a stack's PostgreSQL outlives the data folder
+        raise SystemExit(
+            f"the Dagster instance of {dagster_home} already holds runs: the demo starts from an "
+            "empty one (`make stack` brings a fresh stack up)"
+        )
+    loop = Loop(instance, log, args.port, args.ui_port)
     try:
         loop.start()
         loop.bootstrap(args.history, args.first)

@@ -56,6 +56,15 @@ def latest_attempts(instance: dg.DagsterInstance) -> dict[str, Attempt]:
     return attempts
 
 
+def load_run_key(delivery: str, previous: list[Attempt]) -> str:
+    """One load per delivery and state of the warehouse: the same files seen again by the
+    next tick ask for the same run (Dagster launches a run key once), while files that come
+    back after a correction (A, then B, then A again) follow another load and get a new key."""
+    after = ";".join(attempt.run_id for attempt in previous)
+    tag = hashlib.sha256(after.encode()).hexdigest()[:8] if after else "first"
+    return f"land:{delivery}:after:{tag}"
+
+
 def loads_pending(instance: dg.DagsterInstance, landing: Path) -> str | None:
     """Why delivered data is not in the warehouse yet (a load running, or a delivered month the
     sensor will load next), or None. Training waits for it: a model started a tick too early
@@ -83,7 +92,8 @@ def raw_delivery_sensor(
     files = delivered_files(Path(raw_files.landing_dir))
     if not files:
         return dg.SkipReason(f"nothing delivered to {raw_files.landing_dir}")
-    plan = plan_deliveries(files, TABLES, latest_attempts(context.instance))
+    attempts = latest_attempts(context.instance)
+    plan = plan_deliveries(files, TABLES, attempts)
     for month, why in plan.waiting.items():
         context.log.warning(f"delivery {month} not loaded: {why}")
     # Reference data rides along with the first delivery: the first feature build joins it.
@@ -100,7 +110,7 @@ def raw_delivery_sensor(
         judge = first == last and learnt is not None and first > learnt
         requests.append(
             dg.RunRequest(
-                run_key=f"land:{delivery}",
+                run_key=load_run_key(delivery, [attempts[m] for m in months if m in attempts]),
                 job_name=land_months_job.name,
                 asset_selection=[
                     *MONTHLY_RAW,

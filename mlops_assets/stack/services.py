@@ -173,19 +173,23 @@ def start_s3(folder: Path, port: int, env: dict[str, str]) -> int:
     recording = folder / RECORDING
     replay = recording.exists() and _compact(recording) > 0
     pid = _spawn(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "mlops_assets.stack.s3_server", "-H", "127.0.0.1", "-p", str(port)],
         folder / "s3.log",
         env={"MOTO_ENABLE_RECORDING": "true", "MOTO_RECORDER_FILEPATH": str(recording)},
     )
-    wait_for_port(port, "moto_server")
-    if replay:
-        import urllib.request
+    try:  # a start that fails stops its server: nothing is left holding the port
+        wait_for_port(port, "the S3 server (moto)")
+        if replay:
+            import urllib.request
 
-        url = f"{env['AWS_ENDPOINT_URL_S3']}/moto-api/recorder/replay-recording"
-        with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=300):
-            pass
-        return pid
-    s3_client(env).create_bucket(Bucket=BUCKET)
+            url = f"{env['AWS_ENDPOINT_URL_S3']}/moto-api/recorder/replay-recording"
+            with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=300):
+                pass
+        else:
+            s3_client(env).create_bucket(Bucket=BUCKET)
+    except BaseException:
+        _stop_group(pid, grace=5)
+        raise
     return pid
 
 
@@ -204,13 +208,23 @@ def s3_client(env: dict[str, str]):
 
 def _compact(recording: Path) -> int:
     """Keep only the recorded requests that change what the bucket holds (reads change
-    nothing, and replaying them is most of a replay's time), and drop a last line torn by a
-    killed server; how many are left."""
-    kept = []
-    for line in recording.read_text().splitlines(keepends=True):
-        with contextlib.suppress(json.JSONDecodeError):
-            if line.endswith("\n") and json.loads(line).get("method") not in ("GET", "HEAD"):
-                kept.append(line)
+    nothing, and replaying them is most of a replay's time); how many are left. moto writes a
+    request and its newline separately, so racing requests can share a line: every JSON
+    object on a line is read. Only a torn end (a killed server) is dropped, and said."""
+    decoder, kept = json.JSONDecoder(), []
+    text = recording.read_text()
+    position = 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        try:
+            request, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            print(f"{recording}: an unreadable end ({len(text) - position} bytes) dropped")
+            break
+        if request.get("method") not in ("GET", "HEAD"):
+            kept.append(json.dumps(request) + "\n")
     partial = recording.with_name(f".{recording.name}.partial")
     partial.write_text("".join(kept))
     os.replace(partial, recording)
