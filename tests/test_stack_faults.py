@@ -413,7 +413,7 @@ class TestFaultsOfTheStack:
         ok, _ = run_probe(stack, "s3-before")
         assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-3000:]
         before = (whole_versions(reg), probe_keys(reg))
-        assert before[0] == [1]
+        assert before[0], "the probe registered a version"
 
         services.stop_service(folder, "s3")
         try:
@@ -432,7 +432,7 @@ class TestFaultsOfTheStack:
         assert (whole_versions(reg), probe_keys(reg)) == before
         again, _ = run_probe(stack, "s3-back")
         assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-        assert whole_versions(reg) == [1, 2]
+        assert whole_versions(reg) == [*before[0], before[0][-1] + 1]
 
     def test_postgres_down_is_a_clear_error_and_nothing_is_written(self, stack, instance):
         from mlops_assets.stack import services
