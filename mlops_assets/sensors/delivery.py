@@ -6,6 +6,7 @@ files it read (tag ``mlops/delivery``), so a re-delivery of the same files does 
 changed file loads its month again, and the order rules live in ``core/deliveries.py``.
 """
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -27,7 +28,15 @@ ONLINE_STORE, ARRIVAL_DRIFT = dg.AssetKey("online_store"), dg.AssetKey("arrival_
 
 
 def _fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    stat = path.stat()
+    return _content_hash(str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _content_hash(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    """Hashed once per version of a file: the delivery and health sensors both read every
+    landed file every few seconds; a delivery renames a new file into place (new inode)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def delivered_files(landing: Path) -> dict[str, dict[str, str]]:
