@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make demo   set up, then the closed loop on Dagster's daemon: months of 2013 delivered one
-#               by one, their flights sent to the service; loading, features, drift, retrains,
+#   make demo   set up, then the closed loop on Dagster's daemon: months delivered one
+#               by one, their requests sent to the service; loading, features, drift, retrains,
 #               gated promotions, Bentos and hot swaps launched by sensors; then batch scores
 #               and one prediction served over HTTP
 #   make test   set up, then run the test suite
@@ -18,8 +18,11 @@ export BENTOML_DO_NOT_TRACK := true
 export WHYLOGS_NO_ANALYTICS := True
 
 MATERIALIZE := $(BIN)/dagster asset materialize -m mlops_assets.definitions
-# every month of 2013, in one run (the partitioned assets build the range together)
-MONTHS := {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-12-01"}
+# every month of the dataset, in one run (the partitioned assets build the range together);
+# read from the dataset package when a target runs (after setup)
+# (the venv's python; before set-up, the system's: the facts need the standard library only)
+FACT = $(shell $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -m mlops_assets.demo.facts $(1))
+MONTHS = $(call FACT,all-months)
 
 .PHONY: setup setup-stack stack stack-down test-stack features demo dbt-build export-bento import-bento containerize test test-slow dev serve lint audit validate benchmark-features benchmark-training benchmark-reliability benchmark-stack
 
@@ -46,17 +49,18 @@ features: setup
 # The demo's own world, wiped and rebuilt by each demo; `make dev DATA=data/demo` browses it.
 DEMO_DIR := $(CURDIR)/data/demo
 DEMO_ENV := MLOPS_DATA_DIR=$(DEMO_DIR) DAGSTER_HOME=$(DEMO_DIR)/dagster_home DUCKDB_DATABASE=$(DEMO_DIR)/warehouse.duckdb
-DEMO_ARGS ?= --history 2013-01 --first 2013-05 --last 2013-07 --inject-drift 2013-06
+# months, traffic and injected drift: mlops_assets/dataset/demo.py (override with mlops-demo's flags)
+DEMO_ARGS ?=
 
 demo: setup
 	# `dagster dev` (webserver + daemon) and `bentoml serve` on 127.0.0.1; then only the outside
-	# world acts: a month's raw files land, its flights are sent to the service. Loading,
+	# world acts: a month's raw files land, its requests are sent to the service. Loading,
 	# features, drift and quality checks, retrains, gated promotions, Bentos and hot swaps are
 	# launched by sensors under the daemon; the timeline is read from the Dagster instance.
 	$(DEMO_ENV) $(BIN)/mlops-demo $(DEMO_ARGS)
 	$(DEMO_ENV) $(BIN)/mlops-registry list
 	# The last month scored in batch with the production model, and one real served prediction.
-	$(DEMO_ENV) $(MATERIALIZE) --select 'key:"batch_predictions"' --partition 2013-07-01 > $(DEMO_DIR)/batch.log 2>&1
+	$(DEMO_ENV) $(MATERIALIZE) --select 'key:"batch_predictions"' --partition $(call FACT,last-served) > $(DEMO_DIR)/batch.log 2>&1
 	$(DEMO_ENV) $(BIN)/python bento/ask_once.py
 
 # dbt on its own (after `make features` loaded the raw tables): every model and test.
@@ -66,17 +70,17 @@ dbt-build: setup
 # The delivery artifact: the latest Bento (built by the `bento` asset) as one file in dist/.
 export-bento: setup
 	mkdir -p dist
-	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml export flight_delay:latest dist/flight_delay.bento
+	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml export $(call FACT,model-name):latest dist/$(call FACT,model-name).bento
 
 import-bento: setup
-	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml import dist/flight_delay.bento
+	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml import dist/$(call FACT,model-name).bento
 
 # Needs a Docker engine (not on the development machine; GitHub's runners have one).
 containerize: setup
-	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml containerize flight_delay:latest
+	BENTOML_HOME=$(MLOPS_DATA_DIR)/bentoml $(BIN)/bentoml containerize $(call FACT,model-name):latest
 
 serve: setup
-	$(BIN)/bentoml serve service:FlightDelay --working-dir bento --host 127.0.0.1 --port 3000
+	$(BIN)/bentoml serve service:PredictionService --working-dir bento --host 127.0.0.1 --port 3000
 
 # The scale-out stack on 127.0.0.1 (mlops_assets/stack/): PostgreSQL for Dagster's storage,
 # Redis as Celery's broker, moto's S3 server for step outputs, the registry, training sets,

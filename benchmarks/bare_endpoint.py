@@ -2,7 +2,6 @@
 predict code as the BentoML service, with no validation layer, batching, metrics or tracing."""
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -11,9 +10,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlops_assets.core.blob_store import LocalBlobStore
-from mlops_assets.core.online_features import FlightRequest, OnlineFeatures
-from mlops_assets.core.predictor import load_predictor
-from mlops_assets.core.registry import ModelRegistry
+from mlops_assets.core.features.online_features import OnlineFeatures, serving_contract
+from mlops_assets.core.registry.registry import ModelRegistry
+from mlops_assets.core.serving.predictor import load_predictor
 
 DATA_DIR = Path(os.environ["MLOPS_DATA_DIR"])
 REGISTRY = ModelRegistry(LocalBlobStore(DATA_DIR / "registry"))
@@ -22,10 +21,11 @@ PREDICTOR = load_predictor(REGISTRY, VERSION)
 FEATURES = OnlineFeatures.open(DATA_DIR / "online_store")
 
 
-def _request(body: dict) -> FlightRequest:
-    return FlightRequest(
-        **{**body, "scheduled_departure": datetime.fromisoformat(body["scheduled_departure"])}
-    )
+CONTRACT = serving_contract()
+
+
+def _request(body: dict) -> dict:
+    return CONTRACT.parse(body)
 
 
 async def predict(request: Request) -> JSONResponse:
@@ -36,7 +36,7 @@ async def predict(request: Request) -> JSONResponse:
 
 async def predict_many(request: Request) -> JSONResponse:
     body = await request.json()
-    p = PREDICTOR.predict_rows(FEATURES.rows([_request(f) for f in body["flights"]]))
+    p = PREDICTOR.predict_rows(FEATURES.rows([_request(f) for f in body[CONTRACT.plural]]))
     return JSONResponse({"predictions": [float(x) for x in p]})
 
 

@@ -6,7 +6,7 @@ under thresholds calibrated on the training months, plus an injected shift that 
 Reads ``marts.flight_features`` (read-only; all of 2013 must be there: `make features`). Each
 month is profiled once, as arrival_drift does (every flight of the month); a reference is the
 merge of its train months' profiles (within 0.002 of profiling them at once), and its
-calibration compares each train month with the others (core/drift_calibration.py).
+calibration compares each train month with the others (core/monitoring/drift_calibration.py).
 
 Two ways to pick the reference a month M is judged against:
   fresh  the train split of the retrain tested on M (``train_months`` months, then one
@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
-from mlops_assets.core.drift import feature_drift  # noqa: E402
-from mlops_assets.core.drift_calibration import calibrate, monthly_profiles  # noqa: E402
-from mlops_assets.core.profiling import merge  # noqa: E402
-from mlops_assets.core.training_data import SplitSpec  # noqa: E402
+from mlops_assets.core.monitoring.drift import feature_drift  # noqa: E402
+from mlops_assets.core.monitoring.drift_calibration import calibrate, monthly_profiles  # noqa: E402
+from mlops_assets.core.monitoring.profiling import merge  # noqa: E402
+from mlops_assets.core.training.training_data import SplitSpec  # noqa: E402
 from mlops_assets.dataset.problem import (  # noqa: E402
     CATEGORICAL_FEATURES,
     EVENT_DATE,

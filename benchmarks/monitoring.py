@@ -24,11 +24,11 @@ os.environ["MLOPS_MODEL_NAME"] = MODEL
 
 def profiling(rows: int) -> dict:
     import duckdb
-    import whylogs as why  # after mlops_assets.core.profiling set the NumPy alias
+    import whylogs as why  # after mlops_assets.core.monitoring.profiling set the NumPy alias
 
     from mlops_assets.core.blob_store import LocalBlobStore
-    from mlops_assets.core.profile_store import ProfileStore
-    from mlops_assets.core.serving_profiler import ServingProfiler
+    from mlops_assets.core.monitoring.profile_store import ProfileStore
+    from mlops_assets.core.serving.serving_profiler import ServingProfiler
     from mlops_assets.dataset.problem import FEATURES
     from mlops_assets.settings import DUCKDB_DATABASE
 
@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     args = parser.parse_args()
-    import mlops_assets.core.profiling  # noqa: F401  (the NumPy 2 alias before whylogs)
+    import mlops_assets.core.monitoring.profiling  # noqa: F401  (the NumPy 2 alias before whylogs)
 
     p = profiling(args.rows)
     print(f"profiling {p['rows']:,} feature rows (47 features):")

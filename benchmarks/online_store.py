@@ -29,14 +29,14 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mlops_assets.core.online_features import OnlineFeatures  # noqa: E402
-from mlops_assets.core.online_store import (  # noqa: E402
+from mlops_assets.core.features.online_features import OnlineFeatures  # noqa: E402
+from mlops_assets.core.features.online_store import (  # noqa: E402
     POINTER,
     current_store,
     frame_of,
     write_frame,
 )
-from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready  # noqa: E402
+from mlops_assets.core.serving.readiness import start_bentoml_serve, wait_until_ready  # noqa: E402
 
 
 def materialize(store: Path, full: bool) -> dict:

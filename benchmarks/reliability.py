@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import wrk_load  # noqa: E402
-from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready  # noqa: E402
+from mlops_assets.core.serving.readiness import start_bentoml_serve, wait_until_ready  # noqa: E402
 from mlops_assets.dataset.problem import EXAMPLE_REQUEST  # noqa: E402
 
 HEALTH = ("/livez", "/readyz", "/metrics")

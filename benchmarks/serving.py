@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import wrk_load  # noqa: E402
-from mlops_assets.core.readiness import wait_until_ready  # noqa: E402
+from mlops_assets.core.serving.readiness import wait_until_ready  # noqa: E402
 from mlops_assets.dataset.problem import EXAMPLE_REQUEST  # noqa: E402
 
 FLIGHT = EXAMPLE_REQUEST
@@ -41,17 +40,15 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def in_process(n: int) -> dict:
     """Lookup + predict in this process, no HTTP."""
     from mlops_assets.core.blob_store import LocalBlobStore
-    from mlops_assets.core.online_features import FlightRequest, OnlineFeatures
-    from mlops_assets.core.predictor import load_predictor
-    from mlops_assets.core.registry import ModelRegistry
+    from mlops_assets.core.features.online_features import OnlineFeatures, serving_contract
+    from mlops_assets.core.registry.registry import ModelRegistry
+    from mlops_assets.core.serving.predictor import load_predictor
 
     data = Path(os.environ["MLOPS_DATA_DIR"])
     registry = ModelRegistry(LocalBlobStore(data / "registry"))
     predictor = load_predictor(registry, registry.production("flight_delay"))
     features = OnlineFeatures.open(data / "online_store")
-    request = FlightRequest(
-        **{**FLIGHT, "scheduled_departure": datetime.fromisoformat(FLIGHT["scheduled_departure"])}
-    )
+    request = serving_contract().parse(FLIGHT)
     times = []
     for _ in range(n):
         start = time.perf_counter()
@@ -67,7 +64,7 @@ def in_process(n: int) -> dict:
             if many is None:  # a store without the column-wise path (older checkouts)
                 predictor.predict_rows(features.rows([request] * size))
             else:
-                predictor.predict_proba(many([request] * size))
+                predictor.predict_frame(many([request] * size))
         out[f"rows_s_batch{size}"] = 5 * size / (time.perf_counter() - start)
     return out
 
@@ -143,7 +140,9 @@ def main() -> None:
     bin_dir = Path(sys.executable).parent
     results = {"in-process": in_process(2000)}
 
-    def bento_on(port: int, service: str = "service:FlightDelay", folder="bento") -> list[str]:
+    def bento_on(
+        port: int, service: str = "service:PredictionService", folder="bento"
+    ) -> list[str]:
         return [
             str(bin_dir / "bentoml"),
             "serve",

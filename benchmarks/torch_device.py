@@ -1,7 +1,7 @@
 """PyTorch tabular model on GPU vs CPU: samples/s and time to best validation AUC.
 
-Runs the project's own trainer (mlops_assets/core/torch_trainer.py) on arrays exported from a
-real training set, so the device machine needs only torch, numpy and scipy:
+Runs the project's own trainer (mlops_assets/core/training/torch_trainer.py) on arrays
+exported from a real training set, so the device machine needs only torch, numpy and scipy:
 
     python benchmarks/torch_device.py export --out bench_arrays/flights.npz   # here, once
     python benchmarks/torch_device.py run --arrays bench_arrays/flights.npz   # on each device
@@ -23,9 +23,9 @@ def export(out: Path, test_month: str, train_months: int) -> None:
     import polars as pl
 
     from mlops_assets.assets.training import PROBLEM, training_set_query
-    from mlops_assets.core.encoding import FeatureEncoder
-    from mlops_assets.core.torch_trainer import NumericScaler, split_matrix
-    from mlops_assets.core.training_data import SplitSpec, load_split
+    from mlops_assets.core.training.encoding import FeatureEncoder
+    from mlops_assets.core.training.torch_trainer import NumericScaler, split_matrix
+    from mlops_assets.core.training.training_data import SplitSpec, load_split
     from mlops_assets.settings import DUCKDB_DATABASE
 
     spec = SplitSpec(test_month=test_month, train_months=train_months)
@@ -50,7 +50,7 @@ def export(out: Path, test_month: str, train_months: int) -> None:
 def run(arrays_path: Path, devices: list[str], epochs: int) -> list[dict]:
     import torch
 
-    from mlops_assets.core.torch_trainer import train_torch
+    from mlops_assets.core.training.torch_trainer import train_torch
 
     data = np.load(arrays_path)
     train = (data["train_cat"].astype(np.int64), data["train_num"], data["train_y"])

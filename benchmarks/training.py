@@ -25,9 +25,9 @@ from mlops_assets.assets.training import (  # noqa: E402
     lightgbm_candidate,
     training_set,
 )
-from mlops_assets.core.encoding import FeatureEncoder  # noqa: E402
-from mlops_assets.core.lightgbm_trainer import DEFAULT_PARAMS  # noqa: E402
-from mlops_assets.core.reproduce import load_training_set  # noqa: E402
+from mlops_assets.core.training.encoding import FeatureEncoder  # noqa: E402
+from mlops_assets.core.training.lightgbm_trainer import DEFAULT_PARAMS  # noqa: E402
+from mlops_assets.core.training.reproduce import load_training_set  # noqa: E402
 from mlops_assets.resources.json_io_manager import JsonIOManager  # noqa: E402
 from mlops_assets.resources.model_registry import ModelRegistryResource  # noqa: E402
 from mlops_assets.resources.warehouse import warehouse_resource  # noqa: E402

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 
-from mlops_assets.core.readiness import start_bentoml_serve, wait_until_ready
-from mlops_assets.dataset.problem import EXAMPLE_REQUEST
+from mlops_assets.core.features.online_features import serving_contract
+from mlops_assets.core.serving.readiness import start_bentoml_serve, wait_until_ready
 
 HERE = Path(__file__).resolve().parent
-FLIGHT = EXAMPLE_REQUEST
+EXAMPLE = serving_contract().example
 
 
 def main() -> int:
@@ -30,8 +30,8 @@ def main() -> int:
         except (RuntimeError, TimeoutError) as exc:
             print(f"the service did not become ready: {exc}", file=sys.stderr)
             return 1
-        response = httpx.post(f"{url}/predict", json=FLIGHT, timeout=30)
-        print(f"POST {url}/predict {json.dumps(FLIGHT)}")
+        response = httpx.post(f"{url}/predict", json=EXAMPLE, timeout=30)
+        print(f"POST {url}/predict {json.dumps(EXAMPLE)}")
         print(f"-> {response.status_code} {response.text}")
         return 0 if response.status_code == 200 else 1
     finally:

@@ -13,28 +13,36 @@ import os
 import threading
 import time
 import uuid
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated
 
 import bentoml
 from bentoml.exceptions import InvalidArgument
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from mlops_assets.core.blob_store import DATA_PREFIX, REGISTRY_PREFIX, blob_store_for
-from mlops_assets.core.graceful_drain import install_sigterm_drain
-from mlops_assets.core.http_errors import (
+from mlops_assets.core.features.online_features import (
+    OnlineFeatures,
+    UnknownEntityError,
+    serving_contract,
+)
+from mlops_assets.core.monitoring.profile_store import ProfileStore
+from mlops_assets.core.registry.registry import ModelRegistry
+from mlops_assets.core.serving.api_models import (
+    batch_model,
+    prediction_model,
+    predictions_model,
+    request_model,
+)
+from mlops_assets.core.serving.graceful_drain import install_sigterm_drain
+from mlops_assets.core.serving.http_errors import (
     ClientErrorLogFilter,
     ErrorEnvelope,
     ServingState,
 )
-from mlops_assets.core.online_features import FlightRequest, OnlineFeatures, UnknownEntityError
-from mlops_assets.core.prediction_log import PredictionLog
-from mlops_assets.core.predictor import load_predictor
-from mlops_assets.core.profile_store import ProfileStore
-from mlops_assets.core.registry import ModelRegistry
-from mlops_assets.core.serving_profiler import ServingProfiler
-from mlops_assets.dataset.problem import flight_key
+from mlops_assets.core.serving.prediction_log import PredictionLog
+from mlops_assets.core.serving.predictor import load_predictor
+from mlops_assets.core.serving.serving_profiler import ServingProfiler
+from mlops_assets.core.training.tasks import current_task
+from mlops_assets.dataset import problem
 
 _HERE = Path(__file__).resolve().parent
 
@@ -64,7 +72,7 @@ def data_dir() -> Path:
 
 
 DATA_DIR = data_dir()
-MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", "flight_delay")
+MODEL_NAME = os.environ.get("MLOPS_MODEL_NAME", problem.MODEL_NAME)
 RELOAD_SECONDS = float(os.environ.get("MLOPS_RELOAD_SECONDS", "2"))
 # Serving profiles are flushed every PROFILE_SECONDS, from a uniform sample of at most
 # PROFILE_MAX_ROWS rows per month and interval (all rows below that).
@@ -81,12 +89,12 @@ MAX_CONCURRENCY = int(os.environ.get("MLOPS_MAX_CONCURRENCY", "32"))  # 0: no li
 TRAFFIC = {"timeout": 30, **({"max_concurrency": MAX_CONCURRENCY} if MAX_CONCURRENCY else {})}
 # On SIGTERM: new connections are refused at once, open ones are served (each closed after its
 # response) and /readyz says 503 for this long; then the server finishes what is in flight.
-# 0: no drain, BentoML's own shutdown (core/graceful_drain.py says what that loses).
+# 0: no drain, BentoML's own shutdown (core/serving/graceful_drain.py says what that loses).
 DRAIN_SECONDS = float(os.environ.get("MLOPS_DRAIN_SECONDS", "3"))
 API_PATHS = frozenset({"/predict", "/predict_many", "/predict_batched"})
 STATE = ServingState()
 # A child of BentoML's logger, so that the service's lines go where BentoML's go.
-logger = logging.getLogger("bentoml").getChild("flight_delay")
+logger = logging.getLogger("bentoml").getChild("predictions")
 SERVED_VERSION = bentoml.metrics.Gauge(
     name="mlops_served_model_version", documentation="Registry version of the model answering"
 )
@@ -99,44 +107,16 @@ RELOAD_FAILURES = bentoml.metrics.Counter(
 logging.getLogger("bentoml._internal.server.http_app").addFilter(ClientErrorLogFilter())
 
 
-class Flight(BaseModel):
-    """What a caller knows two hours before departure."""
-
-    model_config = ConfigDict(extra="forbid")
-    carrier: str = Field(min_length=2, max_length=3, examples=["UA"])
-    flight_number: int = Field(ge=1, le=9999, examples=[1545])
-    origin: str = Field(pattern=r"^[A-Z]{3}$", examples=["EWR"])
-    dest: str = Field(pattern=r"^[A-Z0-9]{3}$", examples=["IAH"])
-    scheduled_departure: datetime = Field(
-        description="Local wall-clock time at the origin", examples=["2013-12-20T17:30:00"]
-    )
-    # OpenAPI 3.0 (what BentoML publishes) spells "or null" as `nullable`, not a null type
-    tailnum: Annotated[
-        str | None,
-        WithJsonSchema({"type": "string", "maxLength": 10, "nullable": True}),
-    ] = Field(default=None, max_length=10, examples=["N14228"])
-
-
-class Flights(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    flights: list[Flight] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class Prediction(BaseModel):
-    request_id: str
-    delay_probability: float
-    predicted_delayed: bool
-    threshold: float
-    model_version: int
-    stale_minutes: int = Field(
-        description="How far the decision time (2 h before departure) lies past the latest "
-        "data in the online store: 0 when the store covers it; otherwise the history features "
-        "are those known at the store's horizon"
-    )
-
-
-class Predictions(BaseModel):
-    predictions: list[Prediction]
+# The request, batch and prediction models (and so the OpenAPI schema) come from the dataset's
+# serving declaration and the task type: a fork changes neither this file nor core/.
+CONTRACT = serving_contract()
+TASK = current_task()
+Request = request_model(CONTRACT)
+Batch = batch_model(CONTRACT, Request, MAX_BATCH)
+Prediction = prediction_model(CONTRACT, TASK.output_fields())
+Predictions = predictions_model(Prediction)
+OUTPUT_NAMES = CONTRACT.output_names
+PLURAL = CONTRACT.plural
 
 
 class _Live:
@@ -147,7 +127,7 @@ class _Live:
 
 
 @bentoml.service(
-    name="flight_delay",
+    name=problem.MODEL_NAME,
     # No host here: a built Bento must listen on every interface inside its container;
     # `make serve` and the tests pass --host 127.0.0.1.
     http={"port": 3000},
@@ -156,7 +136,7 @@ class _Live:
     logging={"access": {"enabled": False}},
     tracing={"sample_rate": 0.0},
 )
-class FlightDelay:
+class PredictionService:
     def __init__(self) -> None:
         self.registry = ModelRegistry(blob_store_for(DATA_DIR / "registry", REGISTRY_PREFIX))
         self.live: _Live | None = None
@@ -252,82 +232,80 @@ class FlightDelay:
     def __is_ready__(self) -> bool:
         return self.live is not None
 
-    def _score(self, flights: list[Flight]) -> list[Prediction]:
+    def _score(self, items: list) -> list:
         live = self.live
         if live is None:
             raise bentoml.exceptions.ServiceUnavailable(STATE.not_ready_reason)
-        requests = [FlightRequest(**f.model_dump()) for f in flights]
+        requests = [item.model_dump() for item in items]
         try:
             if len(requests) >= FRAME_MIN_ROWS:  # column-wise: lookup and model in batches
                 rows = live.features.frame(requests)
-                probabilities = live.predictor.predict_proba(rows)
+                scores = live.predictor.predict_frame(rows)
             else:
                 rows = live.features.rows(requests)
-                probabilities = live.predictor.predict_rows(rows)
+                scores = live.predictor.predict_rows(rows)
         except UnknownEntityError as exc:
             raise InvalidArgument(f"{exc.field}: {exc}") from exc
-        threshold = float(live.version.metadata["threshold"])
-        lineage = live.version.metadata.get("lineage", {})
+        metadata = live.version.metadata
+        outputs = current_task(metadata).outputs(scores, metadata)
+        features = live.features
         predictions = [
             Prediction(
                 request_id=uuid.uuid4().hex,
-                delay_probability=float(p),
-                predicted_delayed=bool(p >= threshold),
-                threshold=threshold,
+                **{OUTPUT_NAMES.get(k, k): v for k, v in out.items()},
                 model_version=live.version.version,
-                stale_minutes=live.features.stale_minutes(r),
+                stale_minutes=features.stale_minutes(r),
             )
-            for p, r in zip(probabilities, requests, strict=True)
+            for out, r in zip(outputs, requests, strict=True)
         ]
         at = time.time()
-        months = [f.scheduled_departure.strftime("%Y-%m") for f in flights]
+        values = [features.values(r) for r in requests]
+        months = [v[CONTRACT.event_date].strftime("%Y-%m") for v in values]
         for month in dict.fromkeys(months) if PROFILING else ():
             picked = [i for i, m in enumerate(months) if m == month]
-            self.profiler.add(month, rows, probabilities, picked)
+            self.profiler.add(month, rows, scores, picked)
+        lineage = metadata.get("lineage", {})
         self.log.write(
             [
                 {
                     "request_id": out.request_id,
                     "at": at,
-                    "flight_id": flight_key(
-                        flight.scheduled_departure.date(),
-                        flight.carrier,
-                        flight.flight_number,
-                        flight.origin,
-                    ),
+                    "entity_id": CONTRACT.entity_id.format(**v),
+                    "event_date": v[CONTRACT.event_date].isoformat(),
                     "month": month,
-                    "flight": flight.model_dump(mode="json"),
-                    "delay_probability": out.delay_probability,
+                    "request": item.model_dump(mode="json"),
+                    "score": score.tolist() if hasattr(score, "tolist") else float(score),
                     "model_version": out.model_version,
                     "training_set_hash": lineage.get("training_set_hash"),
                     "git_commit": lineage.get("git_commit"),
                 }
-                for flight, out, month in zip(flights, predictions, months, strict=True)
+                for item, out, v, month, score in zip(
+                    items, predictions, values, months, scores, strict=True
+                )
             ]
         )
         return predictions
 
-    @bentoml.api(input_spec=Flight, output_spec=Prediction)
-    async def predict(self, **flight) -> Prediction:
-        """Delay probability for one flight. Async on purpose: half a millisecond of work runs
-        on the event loop instead of paying a thread-pool hop (measured: +40% req/s). The one
-        yield first lets every waiting request enter, so the max_concurrency limit sees the
-        real queue and answers 429 past it (without it the queue hid in the event loop, where
-        no limit applies: 0 of 2,935 overload requests refused, p99 0.9 s)."""
+    @bentoml.api(input_spec=Request, output_spec=Prediction)
+    async def predict(self, **request):
+        """One prediction. Async on purpose: half a millisecond of work runs on the event loop
+        instead of paying a thread-pool hop (measured: +40% req/s). The one yield first lets
+        every waiting request enter, so the max_concurrency limit sees the real queue and
+        answers 429 past it (without it the queue hid in the event loop, where no limit
+        applies: 0 of 2,935 overload requests refused, p99 0.9 s)."""
         await asyncio.sleep(0)
-        return self._score([Flight(**flight)])[0]
+        return self._score([Request(**request)])[0]
 
-    @bentoml.api(input_spec=Flights, output_spec=Predictions)
-    def predict_many(self, flights: list[Flight]) -> Predictions:
-        """Delay probabilities for up to 1000 flights in one call."""
-        return Predictions(predictions=self._score(flights))
+    @bentoml.api(input_spec=Batch, output_spec=Predictions)
+    def predict_many(self, **batch):
+        """Up to MAX_BATCH predictions in one call, in request order."""
+        return Predictions(predictions=self._score(batch[PLURAL]))
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
-    def predict_batched(
-        self, flights: Annotated[list[Flight], Field(min_length=1, max_length=MAX_BATCH)]
-    ) -> list[Prediction]:
-        """Adaptive batching: concurrent callers' flights are scored together in one call."""
-        return self._score(flights)
+    @bentoml.api(input_spec=Batch, batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=50)
+    def predict_batched(self, requests: list) -> list[Prediction]:
+        """Adaptive batching: concurrent callers' requests are scored together in one call
+        (BentoML hands the batch field's list in, whatever its name)."""
+        return self._score(requests)
 
 
-FlightDelay.add_asgi_middleware(ErrorEnvelope, api_paths=API_PATHS, state=STATE)
+PredictionService.add_asgi_middleware(ErrorEnvelope, api_paths=API_PATHS, state=STATE)

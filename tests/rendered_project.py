@@ -15,7 +15,6 @@ ANSWERS = {"project_name": "Gate Watch", "include_pytorch": "no"}
 SLUG, PACKAGE = "gate-watch", "gate_watch"
 OUTPUT = SESSION_DIR / "render"
 SETUP_LOG = SESSION_DIR / "render-setup.log"
-_setup: subprocess.Popen | None = None
 
 
 def render(output: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -52,25 +51,42 @@ def project() -> Path:
     return root
 
 
-def start_setup() -> None:
-    """Render, then run the rendered project's `make setup` in the background."""
-    global _setup
-    if _setup is None:
-        root = project()
-        log = open(SETUP_LOG, "w")  # noqa: SIM115 - the child process owns it until it exits
-        _setup = subprocess.Popen(
-            ["make", "setup"], cwd=root, env=outside_env(), stdout=log, stderr=subprocess.STDOUT
-        )
+class BackgroundSetup:
+    """A rendered project's `make setup` (a fresh venv), started early in the background."""
+
+    started: list["BackgroundSetup"] = []  # noqa: RUF012 - every set-up the session started
+
+    def __init__(self, project, log: Path):
+        self.project, self.log = project, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        if self.process is None:
+            root = self.project()
+            log = open(self.log, "w")  # noqa: SIM115 - the child process owns it until it exits
+            self.process = subprocess.Popen(
+                ["make", "setup"], cwd=root, env=outside_env(), stdout=log, stderr=subprocess.STDOUT
+            )
+            BackgroundSetup.started.append(self)
+
+    def wait(self, timeout: float = 1200) -> tuple[int, str]:
+        """Exit code and log of the set-up (started now if it was not)."""
+        self.start()
+        code = self.process.wait(timeout=timeout)
+        return code, self.log.read_text()[-4000:]
+
+    @classmethod
+    def stop_all(cls) -> None:
+        """Terminate every set-up still running (the session is over)."""
+        for setup in cls.started:
+            if setup.process.poll() is None:
+                setup.process.terminate()
+                setup.process.wait(timeout=30)
+
+
+RENDERED = BackgroundSetup(project, SETUP_LOG)
 
 
 def wait_for_setup(timeout: float = 1200) -> tuple[int, str]:
     """Exit code and log of the background set-up (started now if it was not)."""
-    start_setup()
-    code = _setup.wait(timeout=timeout)
-    return code, SETUP_LOG.read_text()[-4000:]
-
-
-def stop_setup() -> None:
-    if _setup is not None and _setup.poll() is None:
-        _setup.terminate()
-        _setup.wait(timeout=30)
+    return RENDERED.wait(timeout)

@@ -5,7 +5,7 @@ through Dagster's own API, ``evaluate_automation_conditions``)."""
 import dagster as dg
 
 from mlops_assets.core.code_version import source_version
-from mlops_assets.core.provenance import training_code_version
+from mlops_assets.core.training.provenance import training_code_version
 
 
 def test_a_code_version_changes_when_and_only_when_its_source_changes(tmp_path):

@@ -5,15 +5,22 @@ import uuid
 
 import dagster as dg
 
-from mlops_assets.core.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
+from mlops_assets.core.ingestion.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
+from mlops_assets.dataset import problem
+from mlops_assets.dataset.raw_tables import MONTHLY_TABLES, STATIC_TABLES
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
 from mlops_assets.sensors.monitoring import monitor_due
+from tests.contract import MONTHS, TEST_MONTH, partition
 
-TABLES = ("flights", "weather")
+# Planning is a pure decision over any monthly tables: two, by their fingerprints.
+PLANNED = ("events", "observations")
+# The dataset's monthly tables, as the delivery sensor finds them in the landing folder.
+TABLES = tuple(t.name for t in MONTHLY_TABLES)
+M1, M2, M3, M4 = MONTHS[:4]
 
 
 def delivered(*months: str) -> dict:
-    return {m: {"flights": f"f{m}", "weather": f"w{m}"} for m in months}
+    return {m: {"events": f"f{m}", "observations": f"w{m}"} for m in months}
 
 
 def loaded(month: str, state: str = LOADED) -> Attempt:
@@ -21,48 +28,48 @@ def loaded(month: str, state: str = LOADED) -> Attempt:
 
 
 def test_the_first_delivery_loads_its_months_together_in_order():
-    plan = plan_deliveries(delivered("2013-01", "2013-02", "2013-03"), TABLES, {})
+    plan = plan_deliveries(delivered("2013-01", "2013-02", "2013-03"), PLANNED, {})
     assert plan.loads == [("2013-01", "2013-03")] and not plan.waiting
 
 
 def test_an_unchanged_redelivery_is_nothing_to_do_and_a_correction_reloads():
     attempts = {"2013-01": loaded("2013-01"), "2013-02": loaded("2013-02")}
-    assert plan_deliveries(delivered("2013-01", "2013-02"), TABLES, attempts).loads == []
+    assert plan_deliveries(delivered("2013-01", "2013-02"), PLANNED, attempts).loads == []
     corrected = delivered("2013-01", "2013-02")
-    corrected["2013-02"]["flights"] = "changed"
-    assert plan_deliveries(corrected, TABLES, attempts).loads == [("2013-02", "2013-02")]
+    corrected["2013-02"]["events"] = "changed"
+    assert plan_deliveries(corrected, PLANNED, attempts).loads == [("2013-02", "2013-02")]
 
 
 def test_a_correction_also_rebuilds_the_loaded_months_whose_windows_read_it():
     months = ("2013-01", "2013-02", "2013-03", "2013-04")
     attempts = {m: loaded(m) for m in months}
     corrected = delivered(*months)
-    corrected["2013-01"]["flights"] = "changed"
-    plan = plan_deliveries(corrected, TABLES, attempts)
+    corrected["2013-01"]["events"] = "changed"
+    plan = plan_deliveries(corrected, PLANNED, attempts)
     # 30-day windows of March decisions reach back into January; April's do not
     assert plan.loads == [("2013-01", "2013-03")]
     assert plan.fingerprints["2013-03"] == "f2013-03+w2013-03"
 
 
 def test_a_month_after_a_gap_waits_and_says_for_what():
-    plan = plan_deliveries(delivered("2013-01", "2013-03"), TABLES, {"2013-01": loaded("2013-01")})
+    plan = plan_deliveries(delivered("2013-01", "2013-03"), PLANNED, {"2013-01": loaded("2013-01")})
     assert plan.loads == []
     assert plan.waiting == {"2013-03": "waits for 2013-02: it has not been delivered"}
 
 
 def test_an_incomplete_delivery_holds_back_later_months():
     files = delivered("2013-01", "2013-03")
-    files["2013-02"] = {"flights": "f"}
-    plan = plan_deliveries(files, TABLES, {})
+    files["2013-02"] = {"events": "f"}
+    plan = plan_deliveries(files, PLANNED, {})
     assert plan.loads == [("2013-01", "2013-01")]
-    assert "no file yet for weather" in plan.waiting["2013-02"]
+    assert "no file yet for observations" in plan.waiting["2013-02"]
     assert plan.waiting["2013-03"] == "waits for 2013-02: it is incomplete"
 
 
 def test_a_failed_or_running_load_holds_back_later_months():
     files = delivered("2013-01", "2013-02")
     for state, why in ((FAILED, "its load failed in run 01234567"), (LOADING, "it is loading")):
-        plan = plan_deliveries(files, TABLES, {"2013-01": loaded("2013-01", state)})
+        plan = plan_deliveries(files, PLANNED, {"2013-01": loaded("2013-01", state)})
         assert plan.loads == [] and plan.waiting["2013-02"].startswith(f"waits for 2013-01: {why}")
 
 
@@ -87,7 +94,7 @@ def test_the_delivery_sensor_requests_one_run_for_the_delivered_months(tmp_path)
     from mlops_assets.sensors.delivery import DELIVERY_TAG, raw_delivery_sensor
 
     for table in TABLES:
-        for month in ("2013-01", "2013-02"):
+        for month in (M1, M2):
             path = tmp_path / "landing" / table / f"{month}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(f"a,b\n{table},{month}\n")
@@ -100,12 +107,13 @@ def test_the_delivery_sensor_requests_one_run_for_the_delivered_months(tmp_path)
         definitions=defs,
     )
     [request] = raw_delivery_sensor(context)
-    assert request.tags["dagster/asset_partition_range_start"] == "2013-01-01"
-    assert request.tags["dagster/asset_partition_range_end"] == "2013-02-01"
-    assert request.tags[DELIVERY_TAG].startswith("2013-01=")
+    assert request.tags["dagster/asset_partition_range_start"] == partition(M1)
+    assert request.tags["dagster/asset_partition_range_end"] == partition(M2)
+    assert request.tags[DELIVERY_TAG].startswith(f"{M1}=")
     selected = {key.to_user_string() for key in request.asset_selection}
     # the first delivery brings the reference data; no production model: nothing to judge
-    assert {"raw/flights", "raw/weather", "raw/airports", "marts/flight_features"} <= selected
+    raw = {f"raw/{t.name}" for t in (*MONTHLY_TABLES, *STATIC_TABLES)}
+    assert {*raw, problem.FEATURE_TABLE.replace(".", "/")} <= selected
     assert "online_store" in selected and "arrival_drift" not in selected
 
 
@@ -114,16 +122,16 @@ def test_the_served_traffic_sensor_judges_a_burst_once(tmp_path):
     burst, none when nothing new was served since."""
     import polars as pl
 
-    from mlops_assets.core.profiling import profile_frame
+    from mlops_assets.core.monitoring.profiling import profile_frame
     from mlops_assets.resources.model_registry import ModelRegistryResource
     from mlops_assets.resources.profile_store import ProfileStoreResource
     from mlops_assets.sensors.monitoring import served_traffic_sensor
 
     profiles = ProfileStoreResource(local_root=str(tmp_path))
     registry = ModelRegistryResource(local_root=str(tmp_path / "registry"))
-    view = profile_frame(pl.DataFrame({"distance_miles": [200.0, 1400.0]}))
+    view = profile_frame(pl.DataFrame({"x": [200.0, 1400.0]}))
     for rows in (700, 500):  # two flushes of one burst
-        profiles.store().put_serving(registry.model_name, "2013-05", view, rows)
+        profiles.store().put_serving(registry.model_name, TEST_MONTH, view, rows)
     resources = {
         "model_registry": registry,
         "profiles": profiles,
@@ -131,7 +139,10 @@ def test_the_served_traffic_sensor_judges_a_burst_once(tmp_path):
     }
     context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), resources=resources)
     [request] = served_traffic_sensor(context)
-    assert request.partition_key == "2013-05-01" and request.tags["mlops/served_rows"] == "1200"
+    assert (
+        request.partition_key == partition(TEST_MONTH)
+        and request.tags["mlops/served_rows"] == "1200"
+    )
     again = dg.build_sensor_context(
         instance=dg.DagsterInstance.ephemeral(), resources=resources, cursor=context.cursor
     )
@@ -168,11 +179,11 @@ def test_training_waits_for_delivered_months_until_their_load_has_finished(tmp_p
     from mlops_assets.sensors.delivery import loads_pending
 
     landing, instance = tmp_path / "landing", dg.DagsterInstance.ephemeral()
-    for month in ("2013-01", "2013-02"):
+    for month in (M1, M2):
         _delivered(landing, month, month)
-    assert loads_pending(instance, landing) == "2013-01, 2013-02 delivered, not loaded yet"
+    assert loads_pending(instance, landing) == f"{M1}, {M2} delivered, not loaded yet"
     run = _loaded_run(instance, landing, dg.DagsterRunStatus.STARTED)
-    assert loads_pending(instance, landing) == "2013-01, 2013-02 loading"
+    assert loads_pending(instance, landing) == f"{M1}, {M2} loading"
     # the run ends: nothing is pending any more
     instance.run_storage.handle_run_event(
         run.run_id,
@@ -204,7 +215,7 @@ def test_a_month_corrected_and_then_reverted_is_loaded_again(tmp_path):
 
     keys = []
     for text in ("A", "B", "A"):
-        _delivered(landing, "2013-01", text)
+        _delivered(landing, M1, text)
         keys.append(request().run_key)
         _loaded_run(instance, landing)
     assert request() is None  # loaded: nothing more to do
@@ -221,7 +232,7 @@ def test_the_health_sensor_waits_for_a_delivered_month_before_training(tmp_path)
     from mlops_assets.sensors.monitoring import RAW_EVENTS, model_health_sensor
 
     landing, instance = tmp_path / "landing", dg.DagsterInstance.ephemeral()
-    for month in ("2013-01", "2013-02", "2013-03"):
+    for month in (M1, M2, M3):
         instance.report_runless_asset_event(
             dg.AssetMaterialization(RAW_EVENTS, partition=f"{month}-01")
         )
@@ -236,7 +247,7 @@ def test_the_health_sensor_waits_for_a_delivered_month_before_training(tmp_path)
         return model_health_sensor(dg.build_sensor_context(instance=instance, resources=resources))
 
     assert isinstance(evaluate(), dg.RunRequest)  # three months landed: a cold start
-    _delivered(landing, "2013-04", "April")
+    _delivered(landing, M4, "the fourth month")
     waiting = evaluate()
     assert isinstance(waiting, dg.SkipReason)
-    assert "2013-04 delivered, not loaded yet" in waiting.skip_message
+    assert f"{M4} delivered, not loaded yet" in waiting.skip_message

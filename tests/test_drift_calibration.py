@@ -10,15 +10,15 @@ import polars as pl
 import pytest
 
 from mlops_assets.core.blob_store import LocalBlobStore
-from mlops_assets.core.drift import feature_drift
-from mlops_assets.core.drift_calibration import (
+from mlops_assets.core.monitoring.drift import feature_drift
+from mlops_assets.core.monitoring.drift_calibration import (
     Calibration,
     CalibrationError,
     calibrate,
     monthly_profiles,
 )
-from mlops_assets.core.profile_store import ProfileStore
-from mlops_assets.core.profiling import merge, profile_frame, row_count
+from mlops_assets.core.monitoring.profile_store import ProfileStore
+from mlops_assets.core.monitoring.profiling import merge, profile_frame, row_count
 
 CATEGORICAL = ("carrier",)
 NUMERIC = ("x", "y", "wobbly", "temp")

@@ -10,14 +10,17 @@ import pytest
 from mlops_assets.assets.evaluation import model_evaluation
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import CANDIDATES, FRAMEWORKS, training_set
-from mlops_assets.core.encoding import FeatureSchemaError
-from mlops_assets.core.fingerprint import frame_fingerprint
-from mlops_assets.core.predictor import load_predictor
-from mlops_assets.core.registry import CorruptModelError
-from mlops_assets.core.reproduce import load_training_set, reproduce
-from mlops_assets.core.training_data import load_split
+from mlops_assets.core.registry.registry import CorruptModelError
+from mlops_assets.core.serving.predictor import load_predictor
+from mlops_assets.core.training.encoding import FeatureSchemaError
+from mlops_assets.core.training.fingerprint import frame_fingerprint
+from mlops_assets.core.training.reproduce import load_training_set, reproduce
+from mlops_assets.core.training.tasks import current_task
+from mlops_assets.core.training.training_data import load_split
+from mlops_assets.dataset import problem
 from mlops_assets.dataset.problem import LABEL
 from tests.conftest import run_cli
+from tests.contract import FIRST_MONTH
 from tests.model_lab import MODEL, SMALL, WORSE, Lab
 
 
@@ -38,7 +41,8 @@ def test_first_model_is_promoted_because_it_beats_the_baseline(lab):
     versions = lab.registry.versions(MODEL)
     assert {v.metadata["framework"] for v in versions} == set(FRAMEWORKS)
     assert all(v.metadata["device"] == "cpu" for v in versions)  # CPU fallback without a GPU
-    assert production.metadata["metrics"]["test"]["roc_auc"] > 0.6
+    # the task's gate metric on the test month (flights: its level, tests/dataset)
+    assert current_task().gate_metric in production.metadata["metrics"]["test"]
 
 
 def test_retraining_with_same_inputs_reproduces_metrics_and_lightgbm_file(lab):
@@ -103,6 +107,7 @@ def test_rollback_is_one_command_and_round_trips(lab):
     assert last[0]["reason"] == "rollback: round trip" and last[0]["version"] == first.version
     listing = run_cli(["mlops-registry", "list"], env=env).stdout
     assert f"v{first.version}\tproduction" in listing
+    assert f"test_{current_task().gate_metric}=" in listing  # the task's gate metric
 
 
 def test_lineage_rebuilds_the_exact_training_set_from_the_warehouse(lab, built_warehouse):
@@ -111,8 +116,8 @@ def test_lineage_rebuilds_the_exact_training_set_from_the_warehouse(lab, built_w
     with duckdb.connect(str(built_warehouse), read_only=True) as conn:
         rebuilt = load_split(conn, lineage["training_set_query"])
     assert frame_fingerprint(rebuilt) == lineage["training_set_hash"]
-    assert "flight_features" in lineage["dbt_models"]
-    assert "int_history__route" in lineage["dbt_models"]
+    # the mart (flights: and the models it reads, tests/dataset)
+    assert problem.FEATURE_TABLE.split(".")[-1] in lineage["dbt_models"]
     assert len(lineage["git_commit"]) >= 40 or lineage["git_commit"] == "unknown"
     assert lineage["training_code_version"]
 
@@ -144,14 +149,16 @@ def test_a_tampered_or_truncated_model_file_is_refused(lab, tmp_path):
 def test_rows_without_a_registered_feature_are_refused_by_name(lab):
     version = lab.registry.production(MODEL)
     frame = load_training_set(lab.registry, version.metadata["lineage"]["training_set_hash"])
-    with pytest.raises(FeatureSchemaError, match="temp_f"):
-        load_predictor(lab.registry, version).predict_proba(frame.drop("temp_f"))
+    missing = problem.FEATURES[-1]
+    with pytest.raises(FeatureSchemaError, match=missing):
+        load_predictor(lab.registry, version).predict_frame(frame.drop(missing))
 
 
 def test_too_few_rows_fail_training_and_leave_production_alone(lab):
     production = lab.registry.production(MODEL)
-    result = lab.run({"training_set": {"test_month": "2013-01", "train_months": 6}})
+    # the first month as test month: nothing before it to train on
+    result = lab.run({"training_set": {"test_month": FIRST_MONTH, "train_months": 6}})
     assert not result.success
     error = result.failure_data_for_node("training_set").error.to_string()
-    assert "split 'train'" in error and "min_rows_per_split" in error
+    assert "split 'train'" in error and "DATA_SIZE['min_rows_per_split']" in error
     assert lab.registry.production(MODEL).version == production.version

@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from mlops_assets.core.blob_store import LocalBlobStore, S3BlobStore
-from mlops_assets.core.registry import CorruptModelError, ModelRegistry, sha256
+from mlops_assets.core.registry.registry import CorruptModelError, ModelRegistry, sha256
 
 WRITERS = 8
 NAME = "m"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from mlops_assets.core.blob_store import S3BlobStore
-from mlops_assets.core.registry import CorruptModelError, ModelRegistry
+from mlops_assets.core.registry.registry import CorruptModelError, ModelRegistry
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from tests.conftest import free_port
 

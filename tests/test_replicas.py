@@ -16,14 +16,13 @@ from mlops_assets.core.blob_store import (
     LocalBlobStore,
     S3BlobStore,
 )
-from mlops_assets.core.live_quality import read_prediction_log
-from mlops_assets.core.prediction_log import PredictionLog
-from mlops_assets.core.profile_store import ProfileStore
-from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
-from mlops_assets.core.registry import ModelRegistry
-from mlops_assets.dataset.problem import EXAMPLE_REQUEST
+from mlops_assets.core.monitoring.live_quality import read_prediction_log
+from mlops_assets.core.monitoring.profile_store import ProfileStore
+from mlops_assets.core.registry.registry import ModelRegistry
+from mlops_assets.core.serving.prediction_log import PredictionLog
+from mlops_assets.core.serving.readiness import kill_tree, start_bentoml_serve, wait_until_ready
 from tests.conftest import REPO, free_port
-from tests.model_lab import MODEL
+from tests.contract import EXAMPLE, EXAMPLE_MONTH, MODEL, PLURAL
 from tests.processes import wait_for
 from tests.test_registry_s3 import moto_server
 
@@ -81,9 +80,7 @@ class Traffic:
     def ask(self, url: str, n: int = 50) -> set[int]:
         versions = set()
         for _ in range(n // 50):
-            answer = httpx.post(
-                f"{url}/predict_many", json={"flights": [EXAMPLE_REQUEST] * 50}, timeout=60
-            )
+            answer = httpx.post(f"{url}/predict_many", json={PLURAL: [EXAMPLE] * 50}, timeout=60)
             assert answer.status_code == 200, answer.text
             self.sent += 50
             versions |= {p["model_version"] for p in answer.json()["predictions"]}
@@ -107,7 +104,7 @@ def test_replicas_swap_together_and_every_row_they_serve_is_counted(replicas):
         )
     for name, url in urls.items():
         assert traffic.ask(url, SENT[name]) == {new.version}
-    month, total = "2013-12", traffic.sent  # EXAMPLE_REQUEST's month
+    month, total = EXAMPLE_MONTH, traffic.sent
 
     # every prediction of both replicas is in the log, once
     def logged():
@@ -154,10 +151,10 @@ class FlakyStore:
 def test_an_unwritable_store_loses_no_logged_prediction(tmp_path):
     store = FlakyStore(tmp_path)
     log = PredictionLog(store, MODEL)
-    log.write([{"request_id": "r1", "month": "2013-12"}])
+    log.write([{"request_id": "r1", "month": EXAMPLE_MONTH}])
     log.flush()  # fails: logged, the lines kept
     assert store.list("prediction_log/") == []
-    log.write([{"request_id": "r2", "month": "2013-12"}])
+    log.write([{"request_id": "r2", "month": EXAMPLE_MONTH}])
     log.flush()
     [key] = store.list("prediction_log/")
     assert [

@@ -10,8 +10,9 @@ import dagster as dg
 import pytest
 
 from mlops_assets.core.blob_store import LocalBlobStore
-from mlops_assets.core.prediction_log import REDACTED, PredictionLog
+from mlops_assets.core.serving.prediction_log import REDACTED, PredictionLog
 from mlops_assets.resources.json_io_manager import JsonIOManager
+from tests.contract import EXAMPLE
 
 REPO = Path(__file__).resolve().parent.parent
 CODE = [
@@ -96,18 +97,15 @@ def test_servers_bind_loopback_by_default():
 
 
 def test_the_prediction_log_redacts_named_inputs_or_is_off(tmp_path):
-    record = {
-        "request_id": "r1",
-        "flight_id": "2013-12-20_UA_1545_EWR",
-        "flight": {"carrier": "UA", "tailnum": "N14228"},
-    }
-    log = PredictionLog(LocalBlobStore(tmp_path / "on"), "m", redact="tailnum")
+    hidden = list(EXAMPLE)[-1]  # any request field may be named (flights: tailnum)
+    record = {"request_id": "r1", "entity_id": "e1", "request": dict(EXAMPLE)}
+    log = PredictionLog(LocalBlobStore(tmp_path / "on"), "m", redact=hidden)
     log.write([record])
     log.flush()
     [line] = (tmp_path / "on" / "prediction_log" / "m").glob("*.jsonl")
     stored = json.loads(line.read_text())
-    assert stored["flight"] == {"carrier": "UA", "tailnum": REDACTED}
-    assert stored["flight_id"] == record["flight_id"]  # feedback still joins
+    assert stored["request"] == {**EXAMPLE, hidden: REDACTED}
+    assert stored["entity_id"] == record["entity_id"]  # feedback still joins
 
     off = PredictionLog(LocalBlobStore(tmp_path / "off"), "m", enabled=False)
     off.write([record])

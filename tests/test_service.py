@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -15,85 +16,75 @@ import httpx
 import pytest
 
 from mlops_assets.assets.serving import PREDICTIONS_TABLE
-from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
-from mlops_assets.dataset.problem import EXAMPLE_REQUEST
+from mlops_assets.core.features.online_features import OnlineFeatures
+from mlops_assets.core.serving.readiness import wait_until_ready
+from mlops_assets.dataset import problem
 from tests.conftest import free_port
-from tests.model_lab import MODEL
+from tests.contract import (
+    EXAMPLE,
+    MODEL,
+    OUTPUT,
+    PLURAL,
+    SCORE,
+    SERVED_SCORE,
+    SERVING,
+    TEST_MONTH,
+    as_served,
+    traffic,
+)
 
 REPO = Path(__file__).resolve().parent.parent
-FLIGHT = EXAMPLE_REQUEST
+REQUEST = EXAMPLE  # one real request of the dataset
 
 
-@pytest.fixture(scope="module")
-def service(served):
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLOPS_DATA_DIR": str(served.root / "data"),
-        "MLOPS_RELOAD_SECONDS": "0.5",
-        "BENTOML_DO_NOT_TRACK": "true",
-    }
-    log = served.root / "bentoml.log"
-    log.unlink(missing_ok=True)
-    process = start_bentoml_serve(REPO / "bento", port, env, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(f"{url}/readyz", process)
-    except (RuntimeError, TimeoutError):
-        kill_tree(process)
-        raise AssertionError(log.read_text()[-3000:]) from None
-    with httpx.Client(base_url=url, timeout=30) as client:
-        yield client
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def test_served_predictions_equal_batch_scoring_for_the_same_flights(service, built_warehouse):
+def test_served_predictions_equal_batch_scoring_for_the_same_rows(service, served, built_warehouse):
+    features = OnlineFeatures.open(Path(served.resources["online"].root))
+    requests = {features.entity_id(as_served(r)): r for r in traffic(TEST_MONTH, 60)}
     with duckdb.connect(str(built_warehouse), read_only=True) as conn:
-        rows = conn.execute(
-            "SELECT f.carrier, f.flight_number, f.origin, f.dest, f.tailnum, f.flight_date, "
-            "f.sched_dep_hour, f.sched_dep_minute, p.probability "
-            f"FROM intermediate.int_flights f JOIN {PREDICTIONS_TABLE} p USING (flight_id) "
-            "USING SAMPLE 30 ROWS (reservoir, 5)"
-        ).fetchall()
-    for carrier, number, origin, dest, tailnum, day, hour, minute, stored in rows:
-        body = {
-            "carrier": carrier,
-            "flight_number": number,
-            "origin": origin,
-            "dest": dest,
-            "tailnum": tailnum,
-            "scheduled_departure": f"{day.isoformat()}T{hour:02d}:{minute:02d}:00",
-        }
-        response = service.post("/predict", json=body)
+        stored = dict(
+            conn.execute(
+                f"SELECT {problem.ENTITY_KEY}, {SCORE} FROM {PREDICTIONS_TABLE} "
+                f"WHERE {problem.ENTITY_KEY} IN (SELECT unnest(?))",
+                [list(requests)],
+            ).fetchall()
+        )
+    assert len(stored) >= 30  # requests of rows the mart holds (flights: not cancelled ones)
+    for entity, score in stored.items():
+        response = service.post("/predict", json=requests[entity])
         assert response.status_code == 200, response.text
-        assert abs(response.json()["delay_probability"] - stored) <= 1e-9
+        assert abs(response.json()[SERVED_SCORE] - score) <= 1e-9, entity
 
 
 def test_a_prediction_carries_version_threshold_and_request_id(service, served):
-    body = service.post("/predict", json=FLIGHT).json()
+    body = service.post("/predict", json=REQUEST).json()
     assert body["model_version"] == served.registry.production(MODEL).version
-    assert body["predicted_delayed"] == (body["delay_probability"] >= body["threshold"])
+    assert set(OUTPUT.values()) <= set(body), body
+    if "threshold" in OUTPUT:  # a binary task: the label is the probability past the threshold
+        probability, label = body[OUTPUT["probability"]], body[OUTPUT["predicted_label"]]
+        assert label == (probability >= body["threshold"])
     assert len(body["request_id"]) == 32
-    many = service.post("/predict_many", json={"flights": [FLIGHT, FLIGHT]})
+    many = service.post("/predict_many", json={PLURAL: [REQUEST, REQUEST]})
     assert many.status_code == 200 and len(many.json()["predictions"]) == 2
 
 
 def _without(field):
-    return {k: v for k, v in FLIGHT.items() if k != field}
+    return {k: v for k, v in REQUEST.items() if k != field}
 
 
+REQUIRED = [f.name for f in SERVING.request_fields if f.required][-1]
+FIRST = next(f.name for f in SERVING.request_fields if f.required)
+# A list fits no declared field's type (text, number, date)
+WRONG_TYPE = ["not", "a", "value"]
+WHEN = next(f.name for f in SERVING.request_fields if f.type in (datetime, date))
+# A column known only after the decision (or any undeclared one): a request carrying it is
+# refused.
+LATE = (*problem.POST_DECISION_COLUMNS, "known_only_later")[0]
+# Entities the store does not know: tests/dataset/test_flight_service.py.
 BAD = {
-    "missing field": (_without("scheduled_departure"), "scheduled_departure"),
-    "extra field": ({**FLIGHT, "dep_delay": 12}, "dep_delay"),
-    "wrong type": ({**FLIGHT, "flight_number": "one"}, "flight_number"),
-    "impossible time": (
-        {**FLIGHT, "scheduled_departure": "2013-13-45T99:00:00"},
-        "scheduled_departure",
-    ),
-    "unknown airport": ({**FLIGHT, "origin": "XYZ"}, "origin"),
-    "unknown route": ({**FLIGHT, "dest": "ZZZ"}, "dest"),
-    "unknown carrier": ({**FLIGHT, "carrier": "QQ"}, "carrier"),
+    "missing field": (_without(REQUIRED), REQUIRED),
+    "extra field": ({**REQUEST, LATE: 12}, LATE),
+    "wrong type": ({**REQUEST, FIRST: WRONG_TYPE}, FIRST),
+    "impossible time": ({**REQUEST, WHEN: "2013-13-45T99:00:00"}, WHEN),
 }
 
 
@@ -107,22 +98,19 @@ def test_bad_requests_get_a_400_naming_the_field(service, case):
 
 def test_malformed_json_oversized_batch_and_pickle_are_refused_without_a_500(service):
     malformed = service.post(
-        "/predict", content=b'{"carrier": "UA",', headers={"content-type": "application/json"}
+        "/predict",
+        content=json.dumps(REQUEST)[:-5].encode(),
+        headers={"content-type": "application/json"},
     )
     assert 400 <= malformed.status_code < 500
-    oversized = service.post("/predict_many", json={"flights": [FLIGHT] * 1001})
-    assert oversized.status_code == 400 and "flights" in oversized.text
+    oversized = service.post("/predict_many", json={PLURAL: [REQUEST] * 1001})
+    assert oversized.status_code == 400 and PLURAL in oversized.text
     pickled = service.post(
         "/predict",
         content=b"\x80\x04K\x01.",
         headers={"content-type": "application/vnd.bentoml+pickle"},
     )
     assert 400 <= pickled.status_code < 500
-
-
-def test_an_unknown_tail_number_falls_back_to_defaults(service):
-    response = service.post("/predict", json={**FLIGHT, "tailnum": "N-NOPE"})
-    assert response.status_code == 200
 
 
 def test_health_and_metrics_endpoints(service):
@@ -143,7 +131,7 @@ def test_a_promotion_is_served_without_a_restart_or_a_failed_request(service, se
 
     def stream():
         while not stop.is_set():
-            response = service.post("/predict", json=FLIGHT)
+            response = service.post("/predict", json=REQUEST)
             statuses.append(response.status_code)
             if response.status_code == 200:
                 versions.append(response.json()["model_version"])
@@ -206,7 +194,7 @@ def test_the_bento_is_built_with_the_production_model_and_serves_it(served, tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     tag, size = result.stdout.strip().splitlines()[-1].split()
     version = served.registry.production(MODEL).version
-    assert tag == f"flight_delay:v{version}" and int(size) > 10_000
+    assert tag == f"{MODEL}:v{version}" and int(size) > 10_000
     assert bento.key.to_user_string() == "bento"
 
     port = free_port()
@@ -229,7 +217,7 @@ def test_the_bento_is_built_with_the_production_model_and_serves_it(served, tmp_
     )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/readyz", process)
-        body = httpx.post(f"http://127.0.0.1:{port}/predict", json=FLIGHT, timeout=30).json()
+        body = httpx.post(f"http://127.0.0.1:{port}/predict", json=REQUEST, timeout=30).json()
         assert body["model_version"] == version
     finally:
         process.terminate()
@@ -237,7 +225,7 @@ def test_the_bento_is_built_with_the_production_model_and_serves_it(served, tmp_
 
 
 def test_every_response_maps_to_model_version_training_set_and_commit(service, served):
-    body = service.post("/predict", json=FLIGHT).json()
+    body = service.post("/predict", json=REQUEST).json()
     version = served.registry.get(MODEL, body["model_version"])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # the log is flushed every reload period
@@ -254,23 +242,27 @@ def test_every_response_maps_to_model_version_training_set_and_commit(service, s
     assert record["model_version"] == version.version
     assert record["training_set_hash"] == version.metadata["lineage"]["training_set_hash"]
     assert record["git_commit"] == version.metadata["lineage"]["git_commit"]
-    assert record["flight"]["origin"] == FLIGHT["origin"]
-    assert record["flight_id"] == "2013-12-20_UA_1545_EWR" and record["month"] == "2013-12"
+    text = FIRST  # flights: the carrier
+    assert record["request"][text] == REQUEST[text]
+    features = OnlineFeatures.open(Path(served.resources["online"].root))
+    request = as_served(REQUEST)
+    assert record["entity_id"] == features.entity_id(request)  # flights: tests/dataset
+    assert record["month"] == features.month(request)
 
 
-def test_adaptive_batching_answers_each_caller_with_its_own_flights(service):
+def test_adaptive_batching_answers_each_caller_with_its_own_rows(service):
     from concurrent.futures import ThreadPoolExecutor
 
-    flights = [{**FLIGHT, "scheduled_departure": f"2013-12-20T{h:02d}:30:00"} for h in range(6, 18)]
-    single = [service.post("/predict", json=f).json()["delay_probability"] for f in flights]
+    requests = traffic(TEST_MONTH, 12)
+    single = [service.post("/predict", json=r).json()[SERVED_SCORE] for r in requests]
 
     def call(i: int):
-        return service.post("/predict_batched", json={"flights": flights[i : i + 3]})
+        return service.post("/predict_batched", json={PLURAL: requests[i : i + 3]})
 
     with ThreadPoolExecutor(4) as pool:
-        responses = list(pool.map(call, range(0, len(flights), 3)))
+        responses = list(pool.map(call, range(0, len(requests), 3)))
     got = []
     for response in responses:
         assert response.status_code == 200, response.text
-        got += [p["delay_probability"] for p in response.json()]
+        got += [p[SERVED_SCORE] for p in response.json()]
     assert got == pytest.approx(single, abs=1e-9)

@@ -22,13 +22,14 @@ import httpx
 import psutil
 import pytest
 
-from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
-from mlops_assets.dataset.problem import EXAMPLE_REQUEST
+from mlops_assets.core.serving.readiness import kill_tree, start_bentoml_serve, wait_until_ready
 from tests.conftest import free_port
-from tests.model_lab import MODEL
+from tests.contract import EXAMPLE, EXAMPLE_MONTH, MODEL, PLURAL, SERVING
 
 REPO = Path(__file__).resolve().parent.parent
-FLIGHT = EXAMPLE_REQUEST
+REQUEST = EXAMPLE  # one real request of the dataset
+# a required number field: "one" is refused by the request model
+FIRST = next(f.name for f in SERVING.request_fields if f.required)
 
 
 class Service:
@@ -139,9 +140,10 @@ def test_every_error_has_the_documented_shape(start):
             "$ref": "#/components/schemas/Error"
         }
     cases = {
-        "/predict": ({**FLIGHT, "carrier": "QQ"}, "carrier"),
-        "/predict_many": ({"flights": []}, "flights"),
-        "/predict_batched": ({"flights": []}, "flights"),
+        # an unknown entity's error (flights: carrier): tests/dataset/test_flight_service.py
+        "/predict": ({**REQUEST, FIRST: ["not", "a", "value"]}, FIRST),
+        "/predict_many": ({PLURAL: []}, PLURAL),
+        "/predict_batched": ({PLURAL: []}, PLURAL),
     }
     for path, (body, field) in cases.items():
         response = httpx.post(f"{service.url}{path}", json=body, timeout=30)
@@ -157,7 +159,7 @@ def test_every_error_has_the_documented_shape(start):
 @pytest.mark.slow
 def test_overload_answers_429_while_health_endpoints_answer(start):
     service = start({"MLOPS_MAX_CONCURRENCY": "2"})
-    heavy = {"flights": [FLIGHT] * 1000}
+    heavy = {PLURAL: [REQUEST] * 1000}
     codes: Counter = Counter()
     health: list[int] = []
     stop = threading.Event()
@@ -215,14 +217,14 @@ def test_sigterm_under_load_loses_no_request_and_flushes_log_and_profiles(start)
         for line in f.read_text().splitlines()
     ]
     assert len(logged) == answered
-    profiles = list((service.data / "profiles" / "serving" / MODEL / "2013-12").glob("*.bin"))
+    profiles = list((service.data / "profiles" / "serving" / MODEL / EXAMPLE_MONTH).glob("*.bin"))
     assert sum(int(p.stem.rsplit("-", 1)[-1]) for p in profiles) == answered
 
 
 @pytest.mark.slow
 def test_a_damaged_model_file_is_never_served(start, served):
     from mlops_assets.core.blob_store import LocalBlobStore
-    from mlops_assets.core.registry import ModelRegistry
+    from mlops_assets.core.registry.registry import ModelRegistry
 
     service = start()
     registry = ModelRegistry(LocalBlobStore(service.data / "registry"))
@@ -251,7 +253,7 @@ def test_a_damaged_model_file_is_never_served(start, served):
             break
         time.sleep(0.3)
     assert ready.status_code == 200 and "sha256" in ready.text, ready.text
-    answer = httpx.post(f"{service.url}/predict", json=FLIGHT, timeout=30).json()
+    answer = httpx.post(f"{service.url}/predict", json=REQUEST, timeout=30).json()
     assert answer["model_version"] == before.version
     metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
     assert "mlops_model_reload_failures" in metrics
@@ -270,7 +272,7 @@ def test_a_damaged_model_file_is_never_served(start, served):
             assert fresh.process.poll() is None, fresh.log.read_text()[-2000:]
             time.sleep(0.5)
         assert ready.status_code == 503 and f"v{damaged.version}" in ready.text, ready.text
-        refused = httpx.post(f"{fresh.url}/predict", json=FLIGHT, timeout=30)
+        refused = httpx.post(f"{fresh.url}/predict", json=REQUEST, timeout=30)
         assert refused.status_code == 503 and "sha256" in refused.json()["error"]
     finally:
         fresh.stop()
@@ -299,7 +301,8 @@ def test_a_wrong_data_folder_stops_the_service_with_the_fix(given, tmp_path):
 
 def test_the_service_does_not_pin_its_host_so_a_container_can_reach_it():
     code = (
-        "import sys; sys.path.insert(0, 'bento'); import service; print(service.FlightDelay.config)"
+        "import sys; sys.path.insert(0, 'bento'); import service; "
+        "print(service.PredictionService.config)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120

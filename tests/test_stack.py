@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from mlops_assets.dataset import problem
+from mlops_assets.dataset.raw_tables import EVENT_TABLE
 from tests.conftest import BIN, REPO
+from tests.contract import FIRST_MONTH, partition
 from tests.stack_helpers import temporary_stack
 
 pytestmark = pytest.mark.stack
 
-MONTH = {"dagster/partition": "2013-01-01"}
+MONTH = {"dagster/partition": partition(FIRST_MONTH)}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,7 @@ def test_runs_and_events_are_stored_in_postgres(instance):
         for e in events(instance, run.run_id)
         if e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
     }
-    assert {"raw/flights", "marts/flight_features"} <= materialized
+    assert {f"raw/{EVENT_TABLE.name}", problem.FEATURE_TABLE.replace(".", "/")} <= materialized
 
 
 def test_steps_run_in_the_celery_workers_not_in_the_run_worker(instance, stack):

@@ -44,6 +44,7 @@ import pytest
 from mlops_assets.executor import project_executor
 from mlops_assets.resources.json_io_manager import JsonIOManager
 from mlops_assets.resources.model_registry import ModelRegistryResource
+from tests.contract import FIRST_MONTH
 from tests.processes import ProcessTree, started, wait_for
 from tests.stack_helpers import temporary_stack
 
@@ -190,7 +191,7 @@ def errors(instance, run_id: str) -> str:
 def registry(stack):
     """The stack's registry through the project's own S3 store (a client of the test's)."""
     from mlops_assets.core.blob_store import REGISTRY_PREFIX, S3BlobStore
-    from mlops_assets.core.registry import ModelRegistry
+    from mlops_assets.core.registry.registry import ModelRegistry
     from mlops_assets.stack.services import s3_client
 
     env = stack.env()
@@ -340,9 +341,10 @@ class TestTheDaemonOnTheStack:
         raw_files = RawFilesResource(
             landing_dir=str(data / "landing"), cache_dir=str(data / "raw_cache")
         )
-        deliver_month(raw_files, "2013-01")
-        fingerprints = delivered_files(data / "landing")["2013-01"]
-        run_key = "land:2013-01=" + "+".join(fingerprints[t] for t in TABLES) + ":after:first"
+        deliver_month(raw_files, FIRST_MONTH)
+        fingerprints = delivered_files(data / "landing")[FIRST_MONTH]
+        joined = "+".join(fingerprints[t] for t in TABLES)
+        run_key = f"land:{FIRST_MONTH}={joined}:after:first"
         waiting = (dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED)
 
         def launched():
@@ -560,7 +562,7 @@ def local_default_probe(stack, tmp_path: Path) -> dict:
     }
     result, _ = run_probe(stack, "local-default", env=env, timeout=240)
     from mlops_assets.core.blob_store import LocalBlobStore
-    from mlops_assets.core.registry import ModelRegistry
+    from mlops_assets.core.registry.registry import ModelRegistry
 
     versions = [
         v.version for v in ModelRegistry(LocalBlobStore(data / "registry")).versions(PROBE_MODEL)

@@ -4,7 +4,7 @@
   compute only that batch's rows, delete the batch's old rows and append the new ones (a month
   landed twice leaves one copy). Without the vars a build covers every row, which is what a
   full rebuild is: the same SQL, so an incremental build equals a full one by construction
-  (tests/test_incremental_features.py checks every column of every row).
+  (tests/dataset/test_incremental_features.py checks every column of every row).
 -#}
 
 {#- True for rows of the batch; `before_days` widens it backwards (windows that reach into

@@ -1,5 +1,6 @@
-"""Evaluation on the test month: candidates, the current production model and a trivial
-baseline, side by side; and the gate's verdict as a check."""
+"""Evaluation on the test month: candidates, the current production model and a naive
+baseline, side by side, in the task's metrics (core/training/tasks.py); and the gate's verdict
+as a check, on the task's gate metric in its direction."""
 
 import dagster as dg
 import numpy as np
@@ -8,38 +9,81 @@ import polars as pl
 from mlops_assets.assets.training import (
     CANDIDATES,
     PROBLEM,
+    TASK,
     TRAINING_GROUP,
     load_training_frame,
 )
 from mlops_assets.core.code_version import code_version
-from mlops_assets.core.metrics import calibration_table, classification_report, slice_auc
-from mlops_assets.core.model_card import metrics_table
-from mlops_assets.core.predictor import BaselinePredictor, load_predictor
-from mlops_assets.core.promotion import decide
+from mlops_assets.core.registry.model_card import metrics_table
+from mlops_assets.core.registry.promotion import GateDecision, decide
+from mlops_assets.core.serving.predictor import load_predictor
+from mlops_assets.core.training.metrics import calibration_table
+from mlops_assets.core.training.tasks import HIGHER_IS_BETTER, Task, current_task
 from mlops_assets.dataset import problem
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 
 class PromotionConfig(dg.Config):
-    """A challenger must beat production (or the baseline) by ``margin`` in ``metric``."""
+    """A challenger must beat production (or the baseline) by ``margin`` in ``metric``, in
+    that metric's direction; an empty ``metric`` is the task's gate metric (binary ROC AUC,
+    regression RMSE, multiclass macro-F1)."""
 
     margin: float = 0.002
-    metric: str = "roc_auc"
+    metric: str = ""
+
+
+def gate_metric(config: PromotionConfig) -> tuple[str, bool]:
+    """The metric the gate compares and whether higher is better."""
+    metric = config.metric or TASK.gate_metric
+    return metric, HIGHER_IS_BETTER.get(metric, TASK.higher_is_better)
+
+
+def gate(model_evaluation: dict, production_report, config: PromotionConfig) -> GateDecision:
+    """The gate's rule on an evaluation (the check and the promotion both apply it)."""
+    metric, higher = gate_metric(config)
+    return decide(
+        model_evaluation["challenger_report"],
+        production_report,
+        model_evaluation["baseline_report"],
+        config.margin,
+        metric,
+        higher,
+    )
 
 
 def evaluate_version(
-    registry, name: str, version: int, test: pl.DataFrame
+    registry, name: str, version: int, test: pl.DataFrame, task: Task | None = None
 ) -> tuple[dict, np.ndarray]:
+    """A version's test report and scores; targets in ``task``'s terms (by default the
+    version's own task; pass the challenger's for a multiclass comparison on its classes)."""
     model = registry.get(name, version)
-    p = load_predictor(registry, model).predict_proba(test)
-    y = test.get_column(PROBLEM.label).cast(pl.Float64).to_numpy()
-    return classification_report(y, p, model.metadata["threshold"]), p
+    scores = load_predictor(registry, model).predict_frame(test)
+    own = current_task(model.metadata)
+    if task is not None and task.classes != own.classes:
+        scores = _align_classes(scores, own.classes, task.classes)
+    task = task or own
+    y = task.targets(test.get_column(PROBLEM.label))
+    return task.report(y, scores, model.metadata), scores
+
+
+def _align_classes(scores: np.ndarray, have: tuple, want: tuple) -> np.ndarray:
+    """Class probabilities reordered to ``want``'s columns (0 for a class the model lacks)."""
+    out = np.zeros((scores.shape[0], len(want)))
+    for j, c in enumerate(want):
+        if c in have:
+            out[:, j] = scores[:, have.index(c)]
+    return out
 
 
 @dg.asset(
     group_name=TRAINING_GROUP,
     kinds={"python"},
-    code_version=code_version(__name__, "mlops_assets.core.metrics", "mlops_assets.core.predictor"),
+    code_version=code_version(
+        __name__,
+        "mlops_assets.core.training.metrics",
+        "mlops_assets.core.training.tasks",
+        "mlops_assets.core.serving.predictor",
+    ),
     automation_condition=dg.AutomationCondition.eager(),
     ins={asset.key.path[-1]: dg.AssetIn(asset.key) for asset in CANDIDATES},
 )
@@ -54,32 +98,37 @@ def model_evaluation(
     frame = load_training_frame(model_registry, training_set)
     train = frame.filter(pl.col("split") == "train")
     test = frame.filter(pl.col("split") == "test")
-    y = test.get_column(PROBLEM.label).cast(pl.Float64).to_numpy()
+    # the task with the classes the training set teaches (the candidates learnt the same)
+    task = TASK.fitted(train.get_column(PROBLEM.label))
+    y = task.targets(test.get_column(PROBLEM.label))
+    metric = TASK.gate_metric
 
     reports, scores = {}, {}
     for candidate in candidates.values():
         label = f"v{candidate['version']} ({candidate['framework']})"
         reports[label], scores[candidate["version"]] = evaluate_version(
-            registry, name, candidate["version"], test
+            registry, name, candidate["version"], test, task
         )
     production = registry.production(name)
     production_report = None
     if production:
-        production_report, _ = evaluate_version(registry, name, production.version, test)
+        production_report, _ = evaluate_version(registry, name, production.version, test, task)
         reports[f"production v{production.version}"] = production_report
-    prior = float(train.get_column(PROBLEM.label).cast(pl.Float64).mean())
-    baseline_p = BaselinePredictor(prior, problem.BASELINE_COLUMNS).predict_proba(test)
-    baseline = classification_report(y, baseline_p, threshold=prior)
-    reports[f"baseline ({' / '.join(problem.BASELINE_COLUMNS)})"] = baseline
+    train_y = task.targets(train.get_column(PROBLEM.label))
+    baseline_scores, baseline_metadata = task.baseline(test, train_y, problem.BASELINE_COLUMNS)
+    baseline = task.report(y, baseline_scores, baseline_metadata)
+    reports[_baseline_name(task)] = baseline
 
+    sign = 1 if task.higher_is_better else -1
     challenger = max(
         candidates.values(),
-        key=lambda c: reports[f"v{c['version']} ({c['framework']})"]["roc_auc"],
+        key=lambda c: sign * reports[f"v{c['version']} ({c['framework']})"][metric],
     )
     challenger_report = reports[f"v{challenger['version']} ({challenger['framework']})"]
     p = scores[challenger["version"]]
-    slices = {col: slice_auc(y, p, test.get_column(col).to_list()) for col in problem.SLICE_COLUMNS}
-    calibration = calibration_table(y, p)
+    slices = {
+        col: task.slices(y, p, test.get_column(col).to_list()) for col in problem.SLICE_COLUMNS
+    }
     evaluation = {
         "training_set_hash": training_set["hash"],
         "training_set_file": training_set.get("file_sha256"),
@@ -91,39 +140,49 @@ def model_evaluation(
         "baseline_report": baseline,
     }
     slice_rows = "\n".join(
-        f"| {col} | {value} | {s['rows']:,} | {s['roc_auc']:.4f} |"
+        f"| {col} | {value} | {s['rows']:,} | {s[task.slice_metric]:.4f} |"
         for col, values in slices.items()
         for value, s in values.items()
     )
-    calibration_rows = "\n".join(
-        f"| {c['bin']} | {c['rows']:,} | {c['mean_predicted']:.3f} | {c['observed_rate']:.3f} |"
-        for c in calibration
-    )
+    extra = {}
+    if task.kind == "binary":  # calibration: only probabilities of one class have it
+        calibration_rows = "\n".join(
+            f"| {c['bin']} | {c['rows']:,} | {c['mean_predicted']:.3f} | {c['observed_rate']:.3f} |"
+            for c in calibration_table(y, p)
+        )
+        extra["calibration"] = dg.MetadataValue.md(
+            "| predicted | rows | mean predicted | observed |\n| --- | --- | --- | --- |\n"
+            + calibration_rows
+        )
     return dg.Output(
         evaluation,
         metadata={
+            "task_type": task.kind,
+            "gate_metric": metric,
             "challenger_version": challenger["version"],
-            "challenger_roc_auc": challenger_report["roc_auc"],
-            "baseline_roc_auc": baseline["roc_auc"],
-            "production_roc_auc": production_report["roc_auc"]
+            f"challenger_{metric}": challenger_report[metric],
+            f"baseline_{metric}": baseline[metric],
+            f"production_{metric}": production_report[metric]
             if production_report
             else float("nan"),
             **{
-                f"{c['framework']}_roc_auc": reports[f"v{c['version']} ({c['framework']})"][
-                    "roc_auc"
-                ]
+                f"{c['framework']}_{metric}": reports[f"v{c['version']} ({c['framework']})"][metric]
                 for c in candidates.values()
             },
-            "comparison": dg.MetadataValue.md(metrics_table(reports, "model")),
-            "calibration": dg.MetadataValue.md(
-                "| predicted | rows | mean predicted | observed |\n| --- | --- | --- | --- |\n"
-                + calibration_rows
-            ),
+            "comparison": dg.MetadataValue.md(metrics_table(reports, "model", task)),
+            **extra,
             "slices": dg.MetadataValue.md(
-                "| slice | value | rows | ROC AUC |\n| --- | --- | --- | --- |\n" + slice_rows
+                f"| slice | value | rows | {task.slice_metric} |\n| --- | --- | --- | --- |\n"
+                + slice_rows
             ),
         },
     )
+
+
+def _baseline_name(task: Task) -> str:
+    if task.kind == "multiclass":
+        return "baseline (training class frequencies)"
+    return f"baseline ({' / '.join(problem.BASELINE_COLUMNS)})"
 
 
 @dg.asset_check(asset=model_evaluation)
@@ -131,21 +190,18 @@ def promotion_gate(model_evaluation: dict, config: PromotionConfig) -> dg.AssetC
     """Whether the challenger beats production (or the baseline) by the margin. A refusal is an
     expected outcome (WARN; the run stays green): ``production_model`` applies the same rule
     and leaves production as it is."""
-    decision = decide(
-        model_evaluation["challenger_report"],
-        model_evaluation["production_report"],
-        model_evaluation["baseline_report"],
-        config.margin,
-        config.metric,
-    )
+    decision = gate(model_evaluation, model_evaluation["production_report"], config)
     return dg.AssetCheckResult(
         passed=decision.passed,
         severity=dg.AssetCheckSeverity.WARN,
         description=gate_summary(model_evaluation, decision),
         metadata={
+            "gate_metric": decision.metric,
+            "higher_is_better": decision.higher_is_better,
             "challenger_score": decision.challenger_score,
             "reference_score": decision.reference_score,
             "reference": decision.reference,
+            "margin": config.margin,
         },
     )
 

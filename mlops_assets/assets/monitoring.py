@@ -1,6 +1,8 @@
 """Monitoring: the reference profile of each training set, and drift, month by month, of served
-traffic and of newly arrived flights against the production model's reference, each with a
-check. Drift is an expected outcome, not a fault: the check fails with ERROR severity and the
+traffic and of newly arrived rows against the production model's reference, each with a
+check; and prediction drift: the served scores (for every task: probability, value, or highest
+class probability and predicted class) against the production model's scores on its held-out
+months. Drift is an expected outcome, not a fault: the check fails with ERROR severity and the
 run stays green; the retrain sensor reads the result. Nothing downstream needs blocking."""
 
 import time
@@ -13,9 +15,17 @@ from mlops_assets.assets.partitions import monthly_partitions
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import PROBLEM, load_training_frame
 from mlops_assets.core.code_version import code_version
-from mlops_assets.core.drift import feature_drift
-from mlops_assets.core.drift_calibration import CalibrationError, calibrate, monthly_profiles
-from mlops_assets.core.profiling import ProfileError, merge, profile_frame
+from mlops_assets.core.monitoring.drift import feature_drift
+from mlops_assets.core.monitoring.drift_calibration import (
+    CalibrationError,
+    calibrate,
+    monthly_profiles,
+)
+from mlops_assets.core.monitoring.profiling import ProfileError, merge, profile_frame
+from mlops_assets.core.serving.predictor import load_predictor
+from mlops_assets.core.training.data_size import named
+from mlops_assets.core.training.reproduce import load_training_set
+from mlops_assets.core.training.tasks import score_columns
 from mlops_assets.dataset.problem import EVENT_DATE, FEATURE_TABLE
 from mlops_assets.dataset.raw_tables import EVENT_TABLE
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -28,10 +38,13 @@ RAW_EVENTS = dg.AssetKey(["raw", EVENT_TABLE.name])
 DRIFT_CHECK = "drift_within_threshold"
 MONITORING_CODE_VERSION = code_version(
     __name__,
-    "mlops_assets.core.drift",
-    "mlops_assets.core.drift_calibration",
-    "mlops_assets.core.profiling",
+    "mlops_assets.core.monitoring.drift",
+    "mlops_assets.core.monitoring.drift_calibration",
+    "mlops_assets.core.monitoring.profiling",
+    "mlops_assets.core.training.tasks",
 )
+# columns the serving profiles record of each score (tasks.score_fields)
+PREDICTION_COLUMNS = {"categorical": ("predicted_class",), "numeric": ("prediction",)}
 
 
 @dg.asset(group_name=MONITORING_GROUP, kinds={"whylogs"}, code_version=MONITORING_CODE_VERSION)
@@ -123,14 +136,53 @@ def serving_drift(
     if window.view is None or window.rows < policy.min_serving_rows:
         return _outcome(
             "too_few_rows",
-            f"{window.rows} served rows for {month} (< {policy.min_serving_rows}): "
-            "too few to judge drift",
+            f"{window.rows} served rows for {month} "
+            f"(< {named('min_serving_rows', policy.min_serving_rows)}): too few to judge drift",
             base,
         )
-    return _judge(window.view, month, production, store, policy, base, "served traffic")
+    predictions = _prediction_drift(context, registry, production, store, window.view, policy)
+    return _judge(
+        window.view, month, production, store, policy, base, "served traffic", predictions
+    )
 
 
-def _judge(view, month, production, store, policy, base: dict, what: str):
+def prediction_reference(registry, production, store):
+    """The profile of the production version's scores on its held-out (validation and test)
+    months, built once per version and kept in the profile store."""
+    view = store.prediction_reference(production.name, production.version)
+    if view is None:
+        lineage = production.metadata["lineage"]
+        frame = load_training_set(
+            registry, lineage["training_set_hash"], lineage.get("training_set_file_sha256")
+        )
+        held_out = frame.filter(pl.col("split").is_in(["valid", "test"]))
+        scores = load_predictor(registry, production).predict_frame(held_out)
+        view = profile_frame(pl.DataFrame(score_columns(scores)))
+        store.put_prediction_reference(production.name, production.version, view)
+    return view
+
+
+def _prediction_drift(context, registry, production, store, view, policy):
+    """Drift of the served scores; None when the serving profiles hold no scores. Never
+    fails the asset: a problem is logged and reported instead."""
+    if view.get_column("prediction") is None:
+        return None
+    try:
+        reference = prediction_reference(registry, production, store)
+    except Exception as exc:  # monitoring degrades to a report, never a failed run
+        context.log.warning(f"prediction drift not judged: {exc}")
+        return {"error": str(exc)}
+    return feature_drift(
+        view,
+        reference,
+        PREDICTION_COLUMNS["categorical"],
+        PREDICTION_COLUMNS["numeric"],
+        policy.ks_threshold,
+        policy.hellinger_threshold,
+    )
+
+
+def _judge(view, month, production, store, policy, base: dict, what: str, predictions=None):
     """Drift of ``view`` against the production model's reference, as asset + check result."""
     training_set_hash = production.metadata["lineage"]["training_set_hash"]
     try:
@@ -166,12 +218,25 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
         thresholds,
     )
     drifted = [f.feature for f in report.drifted]
-    crossed = len(drifted) >= policy.min_drifted_features
+    extra, scores_drifted = {}, []
+    if isinstance(predictions, dict):
+        extra["prediction_drift_error"] = predictions["error"]
+    elif predictions is not None:
+        scores_drifted = [f.feature for f in predictions.drifted]
+        extra = {
+            "prediction_drifted": dg.MetadataValue.json(scores_drifted),
+            "prediction_report": dg.MetadataValue.md(predictions.markdown()),
+            **{f"prediction_drift/{f.feature}": f.statistic for f in predictions.features},
+        }
+    counted = drifted + (scores_drifted if policy.count_prediction_drift else [])
+    crossed = len(counted) >= policy.min_drifted_features
     message = (
         f"{len(drifted)} of {len(report.features)} features of {what} drifted in {month} "
         f"against v{production.version}'s training set (fails at {policy.min_drifted_features}): "
         f"{', '.join(drifted[:8]) or 'none'}"
     )
+    if predictions is not None and not isinstance(predictions, dict):
+        message += f"; scores drifted: {', '.join(scores_drifted) or 'no'}"
     return _outcome(
         "drift" if crossed else "ok",
         message,
@@ -182,6 +247,7 @@ def _judge(view, month, production, store, policy, base: dict, what: str):
             "drifted": dg.MetadataValue.json(drifted),
             "report": dg.MetadataValue.md(report.markdown()),
             **{f"drift/{f.feature}": f.statistic for f in report.features},
+            **extra,
         },
     )
 
@@ -204,7 +270,7 @@ def arrival_drift(
     profiles: ProfileStoreResource,
     monitoring_policy: MonitoringPolicy,
 ) -> dg.MaterializeResult:
-    """Drift of a newly arrived month's features (every flight in the mart, not only served
+    """Drift of a newly arrived month's features (every row of the mart, not only served
     ones) against the production model's reference: the world may move before traffic shows it.
     A range of months (a backfill) is judged as one window."""
     keys = context.partition_key_range
@@ -224,7 +290,11 @@ def arrival_drift(
     base = {"model_version": production.version, "dagster/row_count": frame.height}
     if frame.height < monitoring_policy.min_serving_rows:
         return _outcome(
-            "too_few_rows", f"{frame.height} arrived rows in {month}: too few to judge", base
+            "too_few_rows",
+            f"{frame.height} arrived rows in {month} "
+            f"(< {named('min_serving_rows', monitoring_policy.min_serving_rows)}): "
+            "too few to judge",
+            base,
         )
     view = profile_frame(frame)
     return _judge(

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from mlops_assets.assets.evaluation import PromotionConfig, evaluate_version, gate_summary
+from mlops_assets.assets.evaluation import PromotionConfig, evaluate_version, gate, gate_summary
 from mlops_assets.assets.run_guard import refuse_if_run_ended
 from mlops_assets.assets.training import TRAINING_GROUP
 from mlops_assets.core.code_version import code_version
-from mlops_assets.core.promotion import decide
-from mlops_assets.core.reproduce import load_training_set
+from mlops_assets.core.training.reproduce import load_training_set
+from mlops_assets.core.training.tasks import current_task
 from mlops_assets.resources.model_registry import ModelRegistryResource
 
 
@@ -27,7 +27,9 @@ from mlops_assets.resources.model_registry import ModelRegistryResource
     kinds={"python"},
     ins={"model_evaluation": dg.AssetIn()},
     output_required=False,
-    code_version=code_version(__name__, "mlops_assets.core.promotion"),
+    code_version=code_version(
+        __name__, "mlops_assets.core.registry.promotion", "mlops_assets.core.training.tasks"
+    ),
     automation_condition=dg.AutomationCondition.eager(),
 )
 def production_model(
@@ -45,17 +47,13 @@ def production_model(
             registry, model_evaluation["training_set_hash"], model_evaluation["training_set_file"]
         )
         test = frame.filter(pl.col("split") == "test")
-        production_report, _ = evaluate_version(registry, name, current.version, test)
+        # in the challenger's terms (multiclass: its classes), as the evaluation scored it
+        task = current_task(registry.get(name, model_evaluation["challenger"]).metadata)
+        production_report, _ = evaluate_version(registry, name, current.version, test, task)
     if current and current.version == model_evaluation["challenger"]:
         context.log.info(f"v{current.version} is already in production")
         return
-    decision = decide(
-        model_evaluation["challenger_report"],
-        production_report if current else None,
-        model_evaluation["baseline_report"],
-        config.margin,
-        config.metric,
-    )
+    decision = gate(model_evaluation, production_report if current else None, config)
     outcome = gate_summary(
         {**model_evaluation, "production": current.version if current else None}, decision
     )
@@ -75,7 +73,9 @@ def production_model(
         metadata={
             "production_version": version.version,
             "framework": version.metadata["framework"],
-            "test_roc_auc": decision.challenger_score,
+            "gate_metric": decision.metric,
+            f"test_{decision.metric}": decision.challenger_score,
+            "reference_score": decision.reference_score,
             "replaced_version": current.version if current else 0,
             "gate": decision.reason,
             "model_card": dg.MetadataValue.md(

@@ -1,6 +1,7 @@
 """The online store and batch scoring: the two readers of the production model besides the
 service, sharing its feature lookup (``OnlineFeatures``) and its predictor."""
 
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +15,18 @@ from mlops_assets.assets.features import DBT_GROUPS
 from mlops_assets.assets.partitions import monthly_partitions, months_in
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.training import PROBLEM
-from mlops_assets.core.bento_bundle import stage_build_context
 from mlops_assets.core.code_version import code_version
-from mlops_assets.core.online_store import append_store, current_store, store_meta, write_store
-from mlops_assets.core.predictor import load_predictor
+from mlops_assets.core.features.feature_views import AsOf, History
+from mlops_assets.core.features.online_features import serving_contract
+from mlops_assets.core.features.online_store import (
+    append_store,
+    current_store,
+    store_meta,
+    write_store,
+)
+from mlops_assets.core.serving.bento_bundle import stage_build_context
+from mlops_assets.core.serving.predictor import load_predictor
+from mlops_assets.core.training.tasks import current_task
 from mlops_assets.dataset import problem
 from mlops_assets.resources.model_registry import ModelRegistryResource
 from mlops_assets.resources.online_store import OnlineStoreResource
@@ -25,26 +34,18 @@ from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from mlops_assets.settings import DATA_DIR, PROJECT_ROOT
 
 SERVING_GROUP = "serving"
-ONLINE_TABLES = (
-    "online_arrivals",
-    "online_routes",
-    "online_carriers",
-    "online_planes",
-    "online_origin_weather",
-    "online_calendar",
-)
-PREDICTIONS_TABLE = "predictions.flight_delay_batch"
-
-
-# Tables a new month only adds to: appended by key to a copy of the current store.
+PREDICTIONS_TABLE = f"predictions.{problem.MODEL_NAME}_batch"
+SERVING = serving_contract()
+# The online tables the serving declaration reads (dbt models of the `online` layer).
+ONLINE_TABLES = SERVING.tables()
+# Tables a new month only adds to, appended by key to a copy of the current store: history
+# events by their id, as-of observations by key and time. History tables are kept as one Arrow
+# frame each (the service reads them column-wise).
 APPEND_KEYS = {
-    "online_arrivals": ("flight_id",),
-    "online_origin_weather": ("origin", "observed_at_utc"),
+    **{v.table: (v.id_column,) for v in SERVING.views if isinstance(v, History)},
+    **{v.table: (*v.key, v.time_column) for v in SERVING.views if isinstance(v, AsOf)},
 }
-
-
-# Large tables kept as one Arrow frame in the store (the service reads them column-wise).
-FRAMES = ("online_arrivals",)
+FRAMES = tuple(v.table for v in SERVING.views if isinstance(v, History))
 
 
 class OnlineStoreConfig(dg.Config):
@@ -63,7 +64,7 @@ class OnlineStoreConfig(dg.Config):
     kinds={"sqlite"},
     # a landed month reaches the service in the same run as the feature store's update
     automation_condition=dg.AutomationCondition.eager(),
-    code_version=code_version(__name__, "mlops_assets.core.online_store"),
+    code_version=code_version(__name__, "mlops_assets.core.features.online_store"),
 )
 def online_store(
     config: OnlineStoreConfig, warehouse: WarehouseResource, online: OnlineStoreResource
@@ -106,7 +107,7 @@ def online_store(
     deps=[online_store, production_model],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
-    code_version=code_version(__name__, "mlops_assets.core.predictor"),
+    code_version=code_version(__name__, "mlops_assets.core.serving.predictor"),
 )
 def batch_predictions(
     context: dg.AssetExecutionContext,
@@ -114,9 +115,9 @@ def batch_predictions(
     online: OnlineStoreResource,
     model_registry: ModelRegistryResource,
 ) -> dg.MaterializeResult:
-    """Scores a month's flights with the production model from the offline mart's features,
-    the features the model was trained on; the service computes the same values online
-    (tests/test_online_parity.py), so batch and online predictions agree."""
+    """Scores a month's rows with the production model from the offline mart's features, the
+    features the model was trained on; the service computes the same values online
+    (tests/dataset/test_online_parity.py), so batch and online predictions agree."""
     registry, name = model_registry.registry(), model_registry.model_name
     version = registry.production(name)
     if version is None:
@@ -124,51 +125,57 @@ def batch_predictions(
     predictor = load_predictor(registry, version)
     months = ", ".join(str(y * 100 + m) for y, m in months_in(context.partition_time_window))
     features = ", ".join(PROBLEM.categorical + PROBLEM.numeric)
+    key, day = problem.ENTITY_KEY, problem.EVENT_DATE
     with warehouse.get_connection() as conn:
         frame = pl.from_arrow(
             conn.sql(
-                f"SELECT flight_id, {features} FROM {problem.FEATURE_TABLE} "
-                f"WHERE year(flight_date) * 100 + month(flight_date) IN ({months}) "
-                "ORDER BY flight_id"
+                f"SELECT {key}, year({day}) * 100 + month({day}) AS scored_month, {features} "
+                f"FROM {problem.FEATURE_TABLE} "
+                f"WHERE year({day}) * 100 + month({day}) IN ({months}) ORDER BY {key}"
             ).to_arrow_table()
         )
-    kept = frame.get_column("flight_id").to_list()
-    probability = predictor.predict_proba(frame.drop("flight_id"))
-    threshold = version.metadata["threshold"]
-    scored = pl.DataFrame(
-        {
-            "flight_id": kept,
-            "probability": probability,
-            "predicted_delayed": probability >= threshold,
-            "model_version": [version.version] * len(kept),
-        }
+    scores = predictor.predict_frame(frame.drop(key, "scored_month"))
+    task = current_task(version.metadata)
+    outputs = _output_frame(task.outputs(scores, version.metadata), task.output_fields())
+    scored = (
+        frame.select(key, "scored_month")
+        .hstack(outputs)
+        .with_columns(model_version=pl.lit(version.version, pl.Int32))
     )
     with warehouse.get_connection() as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS predictions")
-        conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} (flight_id VARCHAR, "
-            "probability DOUBLE, predicted_delayed BOOLEAN, model_version INTEGER, "
-            "scored_month INTEGER)"
-        )
         conn.execute("BEGIN TRANSACTION")
-        conn.execute(f"DELETE FROM {PREDICTIONS_TABLE} WHERE scored_month IN ({months})")
         conn.register("scored", scored.to_arrow())
-        conn.execute(
-            f"INSERT INTO {PREDICTIONS_TABLE} SELECT flight_id, probability, "
-            "predicted_delayed, model_version, "
-            f"CAST(substr(flight_id, 1, 4) || substr(flight_id, 6, 2) AS INTEGER) "
-            "FROM scored"
-        )
+        # one table per model; its columns are the task's outputs
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} AS FROM scored LIMIT 0")
+        conn.execute(f"DELETE FROM {PREDICTIONS_TABLE} WHERE scored_month IN ({months})")
+        conn.execute(f"INSERT INTO {PREDICTIONS_TABLE} BY NAME FROM scored")
         conn.execute("COMMIT")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(kept),
+            "dagster/row_count": scored.height,
             "model_version": version.version,
             "features_from": problem.FEATURE_TABLE,
-            "mean_probability": float(probability.mean()) if len(kept) else float("nan"),
-            "predicted_delayed_rate": float((probability >= threshold).mean())
-            if len(kept)
-            else 0.0,
+            # the mean of each numeric output (for a boolean one, its rate)
+            **{
+                f"mean_{name}": float(column.cast(pl.Float64).mean() or 0.0)
+                for name, column in outputs.to_dict().items()
+                if column.dtype in (pl.Float64, pl.Boolean)
+            },
+        }
+    )
+
+
+def _output_frame(outputs: list[dict], fields: dict[str, type]) -> pl.DataFrame:
+    """The task's outputs as columns; a mapping (class probabilities) as JSON text."""
+    kinds = {float: pl.Float64, bool: pl.Boolean, str: pl.String, int: pl.Int64}
+    return pl.DataFrame(
+        {
+            name: pl.Series(
+                [json.dumps(o[name]) if kind not in kinds else o[name] for o in outputs],
+                dtype=kinds.get(kind, pl.String),
+            )
+            for name, kind in fields.items()
         }
     )
 
@@ -177,7 +184,7 @@ def batch_predictions(
     group_name=SERVING_GROUP,
     deps=[production_model, online_store],
     kinds={"bentoml"},
-    code_version=code_version(__name__, "mlops_assets.core.bento_bundle"),
+    code_version=code_version(__name__, "mlops_assets.core.serving.bento_bundle"),
     # rebuilt when production changes outside a retrain run (a promotion by automation); not
     # for every online-store update (a delivery): the Bento carries the store of its build
     automation_condition=(
@@ -212,7 +219,7 @@ def bento(
     bentoml_cli = str(Path(sys.executable).parent / "bentoml")
     # A rebuild of the same model version replaces the earlier Bento (the store may be newer).
     subprocess.run(
-        [bentoml_cli, "delete", f"flight_delay:v{version.version}", "-y"],
+        [bentoml_cli, "delete", f"{version.name}:v{version.version}", "-y"],
         env=env,
         capture_output=True,
     )

@@ -11,14 +11,21 @@ import polars as pl
 
 from mlops_assets.assets.features import FEATURE_MART
 from mlops_assets.assets.run_guard import refuse_if_run_ended
-from mlops_assets.core import provenance
-from mlops_assets.core.candidates import Candidate, Problem, fit_lightgbm
 from mlops_assets.core.code_version import code_version
-from mlops_assets.core.fingerprint import frame_fingerprint
-from mlops_assets.core.model_card import render_model_card
-from mlops_assets.core.registry import sha256
-from mlops_assets.core.reproduce import load_training_set, training_set_key
-from mlops_assets.core.training_data import SplitSpec, load_split, split_query, validate_split
+from mlops_assets.core.registry.model_card import render_model_card
+from mlops_assets.core.registry.registry import sha256
+from mlops_assets.core.training import provenance
+from mlops_assets.core.training.candidates import Candidate, Problem, fit_lightgbm
+from mlops_assets.core.training.data_size import data_size
+from mlops_assets.core.training.fingerprint import frame_fingerprint
+from mlops_assets.core.training.reproduce import load_training_set, training_set_key
+from mlops_assets.core.training.tasks import current_task
+from mlops_assets.core.training.training_data import (
+    SplitSpec,
+    load_split,
+    split_query,
+    validate_split,
+)
 from mlops_assets.dataset import problem as problem_contract
 from mlops_assets.resources.dbt import dbt_project
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -40,7 +47,10 @@ PROBLEM = Problem(
     categorical=problem_contract.CATEGORICAL_FEATURES,
     numeric=problem_contract.NUMERIC_FEATURES,
     label=problem_contract.LABEL,
+    task=problem_contract.TASK_TYPE,
 )
+TASK = current_task()
+_SUMMARY = {"binary": "rate", "regression": "mean"}
 
 
 class TrainingSetConfig(dg.Config):
@@ -48,7 +58,7 @@ class TrainingSetConfig(dg.Config):
 
     test_month: str = problem_contract.DEFAULT_TEST_MONTH
     train_months: int = 6
-    min_rows_per_split: int = 1000
+    min_rows_per_split: int = data_size("min_rows_per_split")
 
 
 def training_set_query(spec: SplitSpec) -> str:
@@ -75,7 +85,10 @@ def training_set_query(spec: SplitSpec) -> str:
     pool=WAREHOUSE_POOL,
     kinds={"duckdb", "parquet"},
     code_version=code_version(
-        __name__, "mlops_assets.core.training_data", "mlops_assets.core.fingerprint"
+        __name__,
+        "mlops_assets.core.training.training_data",
+        "mlops_assets.core.training.fingerprint",
+        "mlops_assets.core.training.tasks",
     ),
 )
 def training_set(
@@ -89,7 +102,8 @@ def training_set(
     query = training_set_query(spec)
     with warehouse.get_connection() as conn:
         frame = load_split(conn, query)
-    validate_split(frame, PROBLEM.label, spec)
+    TASK.check_labels(frame.get_column(PROBLEM.label))  # a label that does not fit TASK_TYPE
+    validate_split(frame, PROBLEM.label, spec, TASK.kind)
     digest = frame_fingerprint(frame)
     store = model_registry.registry().store
     buffer = io.BytesIO()
@@ -98,14 +112,14 @@ def training_set(
         store.put(training_set_key(digest), buffer.getvalue())
     file_sha256 = sha256(store.get(training_set_key(digest)))
     upstream = context.instance.get_latest_materialization_event(FEATURE_MART)
-    counts = (
-        frame.group_by("split")
-        .agg(
-            pl.len().alias("rows"),
-            pl.col(PROBLEM.label).cast(pl.Float64).mean().alias("label_rate"),
-        )
-        .sort("split")
+    # binary: the positive rate; regression: the mean; multiclass: the number of classes
+    summary = (
+        pl.col(PROBLEM.label).n_unique().alias("label_classes")
+        if TASK.kind == "multiclass"
+        else pl.col(PROBLEM.label).cast(pl.Float64).mean().alias(f"label_{_SUMMARY[TASK.kind]}")
     )
+    counts = frame.group_by("split").agg(pl.len().alias("rows"), summary).sort("split")
+    summary_name = summary.meta.output_name()
     schema = "\n".join(
         f"| {c} | {frame.schema[c]} | {'categorical' if c in PROBLEM.categorical else 'numeric'} |"
         for c in (*PROBLEM.categorical, *PROBLEM.numeric)
@@ -128,7 +142,8 @@ def training_set(
             "dagster/row_count": frame.height,
             "training_set_hash": digest,
             **{f"rows_{r['split']}": r["rows"] for r in counts.to_dicts()},
-            **{f"label_rate_{r['split']}": float(r["label_rate"]) for r in counts.to_dicts()},
+            **{f"{summary_name}_{r['split']}": r[summary_name] for r in counts.to_dicts()},
+            "task_type": TASK.kind,
             "features": dg.MetadataValue.md(
                 "| feature | type | kind |\n| --- | --- | --- |\n" + schema
             ),
@@ -169,6 +184,7 @@ def _register(context, model_registry: ModelRegistryResource, ref: dict, candida
         model_registry.model_name, {**candidate.files, "model_card.md": card.encode()}, metadata
     )
     test, valid = metadata["metrics"]["test"], metadata["metrics"]["valid"]
+    task = current_task(metadata)
     return dg.Output(
         {
             "version": version.version,
@@ -177,10 +193,10 @@ def _register(context, model_registry: ModelRegistryResource, ref: dict, candida
         },
         metadata={
             "model_version": version.version,
-            "valid_roc_auc": valid["roc_auc"],
-            "test_roc_auc": test["roc_auc"],
-            "test_log_loss": test["log_loss"],
-            "test_brier": test["brier"],
+            "task_type": task.kind,
+            "gate_metric": task.gate_metric,
+            f"valid_{task.gate_metric}": valid[task.gate_metric],
+            **{f"test_{name}": test[name] for _, name, fmt in task.report_columns if fmt != ","},
             "train_seconds": metadata["train_seconds"],
             "device": metadata["device"],
             "params": dg.MetadataValue.json(metadata["params"]),
@@ -191,8 +207,8 @@ def _register(context, model_registry: ModelRegistryResource, ref: dict, candida
 
 class LightGBMConfig(dg.Config):
     learning_rate: float = 0.05
-    num_leaves: int = 63
-    min_data_in_leaf: int = 100
+    num_leaves: int = data_size("num_leaves")
+    min_data_in_leaf: int = data_size("min_data_in_leaf")
     num_boost_round: int = 2000
     early_stopping_rounds: int = 50
     seed: int = 42
@@ -248,7 +264,7 @@ def torch_candidate(
     model_registry: ModelRegistryResource,
 ) -> dg.Output[dict]:
     """Embeddings + MLP; CUDA with bf16 when a GPU is present, else the CPU."""
-    from mlops_assets.core.candidates import fit_torch
+    from mlops_assets.core.training.candidates import fit_torch
 
     frame = load_training_frame(model_registry, training_set)
     return _register(

@@ -15,6 +15,11 @@ LIMITS = (
     "from training, so the model says nothing about cancellations."
 )
 
+# The kind of question (core/training/tasks.py): "binary" (a boolean label: scores are
+# P(true)), "regression" (a number: scores are the value) or "multiclass" (one of the label
+# values seen in training: scores are a probability per class).
+TASK_TYPE = "binary"
+
 FEATURE_TABLE = "marts.flight_features"
 LABEL_COUNTS_TABLE = "marts.flight_label_counts"
 ENTITY_KEY = "flight_id"
@@ -81,9 +86,30 @@ SLICE_COLUMNS = ("carrier", "origin")
 BASELINE_COLUMNS = ("route_30d_delay_rate", "carrier_30d_delay_rate")
 # Monitoring leaves these out of drift: they move with the calendar by construction.
 SEASONAL_FEATURES = ("month", "days_to_nearest_holiday")
+# Features that follow the weather's season: profiled and reported, never counted against a
+# calibrated reference (one year of flights holds no season twice, so a retrain cannot learn it).
+SEASONAL_DRIFT_FEATURES = ("temp_f", "dewpoint_f")
+
+# The mart's longest history window (days): a corrected month's loaded successors within it
+# are rebuilt too (core/ingestion/deliveries.py).
+FEATURE_LOOKBACK_DAYS = 30
 
 # Source columns known only after departure: only the label may derive from them.
 POST_DECISION_COLUMNS = ("dep_time", "dep_delay", "arr_time", "arr_delay", "air_time")
+
+# What depends on how many rows a month holds (about 27,000 here): thresholds that judge "enough
+# data" and the capacity a model can afford; the defaults of the training and monitoring
+# configs, named in the messages that apply them.
+DATA_SIZE = {
+    "min_rows_per_split": 1000,  # a training, validation or test split with fewer is refused
+    "min_serving_rows": 500,  # served rows of a month needed to judge drift
+    "monitor_every_rows": 1000,  # monitor a month again after this many new served rows
+    "min_labelled_rows": 500,  # labelled predictions needed to judge live quality
+    "min_new_labelled_rows": 5000,  # new labelled rows after the test month to retrain
+    "retrain_months": 3,  # months a retrain learns from
+    "num_leaves": 63,  # LightGBM: leaves per tree
+    "min_data_in_leaf": 100,  # LightGBM: rows a leaf needs
+}
 
 
 def expected_columns() -> set[str]:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from mlops_assets.core.package_files import installed_package_folder
-from mlops_assets.core.raw_contract import RawTable
+from mlops_assets.core.ingestion.package_files import installed_package_folder
+from mlops_assets.core.ingestion.raw_contract import RawTable
 
 # Monthly partitions 2013-01 .. 2013-12 (the end is exclusive).
 PARTITIONS_START = "2013-01-01"

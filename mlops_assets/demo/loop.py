@@ -11,7 +11,8 @@ from pathlib import Path
 import dagster as dg
 
 from mlops_assets.core.months import month_after, month_range
-from mlops_assets.core.readiness import kill_tree, start_bentoml_serve, wait_until_ready
+from mlops_assets.core.serving.readiness import kill_tree, start_bentoml_serve, wait_until_ready
+from mlops_assets.dataset import demo
 from mlops_assets.demo import services, world
 from mlops_assets.demo.summary import print_summary
 from mlops_assets.demo.timeline import IN_FLIGHT, Watcher, latest_metadata, sensor_ticks
@@ -78,9 +79,9 @@ class Loop:
             lambda: self.registry.production(self.name) is not None and self._settled(delivered),
         )
 
-    def month(self, month: str, flights: int, drifted: bool) -> None:
-        """One month of the world: its data is delivered, then its flights are asked about."""
-        traffic = world.month_traffic(self.raw_files, month, flights, drifted)
+    def month(self, month: str, requests: int, drifted: bool) -> None:
+        """One month of the world: its data is delivered, then its rows are asked about."""
+        traffic = world.month_traffic(self.raw_files, month, requests, drifted)
         before = self.registry.production(self.name).version
         delivered = self.deliver(month)
         self.wait(f"{month} is loaded and judged", 600, lambda: self._settled(delivered))
@@ -88,8 +89,8 @@ class Loop:
         before = self._await_swap(month, before, traffic[0], self._ended("land_months", month))
         sent = time.time()
         answered = world.send(self.url, traffic)
-        label = " (drift injected: evening departures from Newark only)" if drifted else ""
-        self.say(f"traffic {month}: {len(traffic):,} flights{label} -> {dict(answered)}")
+        label = f" (drift injected: {demo.DRIFT})" if drifted else ""
+        self.say(f"traffic {month}: {len(traffic):,} requests{label} -> {dict(answered)}")
         served = sum(n for version, n in answered.items() if version.startswith("v"))
         self.wait(
             f"{month}'s traffic is judged",
@@ -139,11 +140,10 @@ class Loop:
         """A delivery whose schema changed: its load must stop, naming the column, and nothing
         after it may change."""
         before = self.registry.production(self.name).version
-        world.deliver_with_renamed_column(
-            self.raw_files, month, "flights", "dep_delay", "departure_delay"
-        )
+        table, column, renamed = demo.SCHEMA_FAULT
+        world.deliver_with_renamed_column(self.raw_files, month, table, column, renamed)
         delivered = time.time()
-        self.say(f"delivery {month}: flights with column dep_delay renamed (an injected fault)")
+        self.say(f"delivery {month}: {table} with column {column} renamed (an injected fault)")
         self.wait(f"{month} is refused", 300, lambda: self._settled(delivered))
         after = self.registry.production(self.name).version
         self.say(f"production after the refused delivery: v{after} (before: v{before})")

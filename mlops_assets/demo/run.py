@@ -1,10 +1,10 @@
 """`mlops-demo`: the closed loop on Dagster's own daemon, month by month.
 
-    mlops-demo [--first 2013-05] [--last 2013-07] [--inject-drift 2013-06] [--flights 2000]
+    mlops-demo [--first YYYY-MM] [--last YYYY-MM] [--inject-drift YYYY-MM] [--requests N]
 
 It starts `dagster dev` (webserver + daemon, 127.0.0.1) and, once a model is in production,
 `bentoml serve`; then it only does what the outside world does. Each month: the month's raw
-files are delivered to the landing folder, and that month's scheduled flights are sent to the
+files are delivered to the landing folder, and that month's requests (dataset/demo.py) go to the
 service. Everything else (loading, feature store, drift and quality checks, retrain, gate,
 promotion, Bento, hot swap) is launched by sensors and declarative automation under the daemon.
 The lines printed are read from the Dagster instance: the runs the UI shows.
@@ -48,10 +48,14 @@ def prepare(data_dir: Path, dagster_home: Path, project_root: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history", default="2013-01", help="first month delivered at start")
-    parser.add_argument("--first", default="2013-05", help="first month served")
-    parser.add_argument("--last", default="2013-07")
-    parser.add_argument("--flights", type=int, default=2000, help="served flights per month")
+    from mlops_assets.dataset import demo
+
+    parser.add_argument("--history", default=demo.HISTORY, help="first month delivered at start")
+    parser.add_argument("--first", default=demo.FIRST, help="first month served")
+    parser.add_argument("--last", default=demo.LAST)
+    parser.add_argument(
+        "--requests", type=int, default=demo.REQUESTS_PER_MONTH, help="requests per month"
+    )
     parser.add_argument("--inject-drift", action="append", default=None, metavar="YYYY-MM")
     parser.add_argument(
         "--redeliver-last", action="store_true", help="then deliver the last month again"
@@ -65,7 +69,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=3100, help="the service's port")
     parser.add_argument("--ui-port", type=int, default=3070, help="the Dagster UI's port")
     args = parser.parse_args()
-    inject = set(args.inject_drift if args.inject_drift is not None else ["2013-06"])
+    inject = set(args.inject_drift if args.inject_drift is not None else demo.INJECT_DRIFT)
 
     from mlops_assets.settings import DATA_DIR, PROJECT_ROOT
 
@@ -93,7 +97,7 @@ def main() -> int:
         loop.bootstrap(args.history, args.first)
         loop.serve()
         for month in month_range(args.first, args.last):
-            loop.month(month, args.flights, month in inject)
+            loop.month(month, args.requests, month in inject)
         if args.trickle:
             loop.trickle(args.last, args.trickle)
         if args.redeliver_last:

@@ -5,6 +5,7 @@ from collections import Counter
 
 import dagster as dg
 
+from mlops_assets.core.training.tasks import current_task
 from mlops_assets.demo.timeline import latest_metadata, launched_by, run_title, sensor_ticks
 
 
@@ -16,7 +17,9 @@ def _status(instance, key: str, month: str) -> dict:
 def print_summary(instance, watcher, registry, name: str, facts: dict[str, dict]) -> None:
     records = watcher.runs()
     runs = [r.dagster_run for r in records]
-    print("\nmonth    features  arrival drift  served drift  live AUC  retrain")
+    live = current_task().live_metrics[0]  # the task's headline live metric (AUC, RMSE, ...)
+    header = f"live {live.removeprefix('roc_').upper()}"
+    print(f"\nmonth    features  arrival drift  served drift  {header:<8}  retrain")
     for month, fact in facts.items():
         arrival, served, quality = (
             _status(instance, key, month)
@@ -26,12 +29,12 @@ def print_summary(instance, watcher, registry, name: str, facts: dict[str, dict]
             r for r in runs if r.job_name == "retrain" and r.tags.get("mlops/month") == month
         ]
         outcome = "; ".join(r.tags.get("mlops/outcome", r.status.value)[:70] for r in retrains)
-        auc = quality.get("live_roc_auc")
+        value = quality.get(f"live_{live}")
         seconds = fact.get("features_seconds")
         print(
             f"{month}  {f'{seconds:.0f} s' if seconds else '-':>8}  "
             f"{arrival.get('status', '-'):<13}  {served.get('status', '-'):<12}  "
-            f"{f'{auc:.4f}' if auc is not None else '-':<8}  {outcome or '-'}"
+            f"{f'{value:.4f}' if value is not None else '-':<8}  {outcome or '-'}"
         )
     by_job = Counter(run_title(r).split(" 20")[0] for r in runs)
     red = [r for r in runs if r.status == dg.DagsterRunStatus.FAILURE]

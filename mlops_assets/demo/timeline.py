@@ -10,6 +10,8 @@ import dagster as dg
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickStatus
 
+from mlops_assets.dataset.raw_tables import EVENT_TABLE
+
 IN_FLIGHT = {
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -102,8 +104,10 @@ def run_outcome(instance, run: dg.DagsterRun) -> str:
     done = _materializations(instance, run.run_id)
     parts = []
     if run.job_name == "land_months":
-        rows = done.get("raw/flights", {}).get("rows_by_month") or {}
-        parts.append("loaded " + ", ".join(f"{m}: {n:,} flights" for m, n in rows.items()))
+        rows = done.get(f"raw/{EVENT_TABLE.name}", {}).get("rows_by_month") or {}
+        parts.append(
+            "loaded " + ", ".join(f"{m}: {n:,} {EVENT_TABLE.name}" for m, n in rows.items())
+        )
     if run.job_name == "retrain":
         outcome = run.tags.get("mlops/outcome") or _refreshed(instance, run.run_id)
         bento = done.get("bento", {}).get("bento_tag")
@@ -113,8 +117,10 @@ def run_outcome(instance, run: dg.DagsterRun) -> str:
             parts.append(f"{key}: {done[key].get('status')} - {done[key].get('summary')}")
     if "online_store" in done:
         store = done["online_store"]
-        added = store.get("added_online_arrivals", 0)
-        parts.append(f"online store {store.get('mode')} (+{added:,} arrivals)")
+        added = ", ".join(
+            f"+{n:,} {k.removeprefix('added_')}" for k, n in store.items() if k.startswith("added_")
+        )
+        parts.append(f"online store {store.get('mode')} ({added or 'nothing appended'})")
     if any(k.startswith("marts/") for k in done):
         models = sum(1 for k in done if "/" in k and not k.startswith("raw/"))
         parts.insert(len(parts) and 1, f"{models} dbt models rebuilt")

@@ -1,5 +1,5 @@
-"""The outside world of the demo: an airline data feed that delivers a month of raw files, and
-clients that ask the service about that month's scheduled flights.
+"""The outside world of the demo: a data feed that delivers a month of raw files, and clients
+that ask the service about that month (what they ask is the dataset's: ``dataset/demo.py``).
 
 Nothing here touches the warehouse, the registry or Dagster: deliveries are files written to the
 landing folder (``raw_delivery_sensor`` picks them up) and traffic is HTTP to the service.
@@ -11,17 +11,25 @@ from collections import Counter
 import duckdb
 import httpx
 
+from mlops_assets.core.features.online_features import serving_contract
+from mlops_assets.dataset import demo
 from mlops_assets.dataset.raw_tables import MONTHLY_TABLES
 from mlops_assets.resources.raw_files import RawFilesResource
 
-TRAFFIC_SEED = 13
-# Injected drift: the traffic mix becomes evening departures from Newark only.
-DRIFTED_MIX = "origin = 'EWR' AND CAST(sched_dep_time AS INTEGER) >= 1700"
+SERVING = serving_contract()
 
 
-def _source(raw_files: RawFilesResource, table) -> str:
-    # all_varchar: a delivery is the source's own text, byte for byte per value
+def source_sql(raw_files: RawFilesResource, table) -> str:
+    """The source file of ``table`` as text: a delivery is the source's own text, byte for
+    byte per value."""
     return f"read_csv('{raw_files.csv_path(table)}', header = true, all_varchar = true)"
+
+
+def month_traffic(
+    raw_files: RawFilesResource, month: str, requests: int, drifted: bool = False
+) -> list[dict]:
+    """The dataset's requests for ``month`` (``dataset/demo.py`` says how they are drawn)."""
+    return demo.month_traffic(raw_files, month, requests, drifted)
 
 
 def deliver_month(raw_files: RawFilesResource, month: str) -> dict[str, int]:
@@ -35,8 +43,8 @@ def deliver_month(raw_files: RawFilesResource, month: str) -> dict[str, int]:
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.partial")
             conn.execute(
-                f"COPY (SELECT * FROM {_source(raw_files, table)} "
-                f"WHERE CAST(year AS INTEGER) = {int(year)} AND CAST(month AS INTEGER) = {int(m)}) "
+                f"COPY (SELECT * FROM {source_sql(raw_files, table)} "
+                f"WHERE {table.month_sql(typed=False)} = {int(year) * 100 + int(m)}) "
                 f"TO '{partial}' (HEADER, DELIMITER ',')"
             )
             rows[table.name] = conn.execute(
@@ -61,45 +69,14 @@ def deliver_with_renamed_column(
     os.replace(partial, path)
 
 
-def month_traffic(
-    raw_files: RawFilesResource, month: str, flights: int, drifted: bool = False
-) -> list[dict]:
-    """A fixed sample of the month's scheduled flights as service requests (the schedule is
-    known ahead; outcomes are not sent)."""
-    year, m = month.split("-")
-    mix = f"AND {DRIFTED_MIX}" if drifted else ""
-    flights_table = next(t for t in MONTHLY_TABLES if t.name == "flights")
-    with duckdb.connect() as conn:
-        rows = conn.execute(
-            "SELECT carrier, CAST(flight AS INTEGER), origin, dest, NULLIF(tailnum, 'NA'), "
-            "printf('%04d-%02d-%02dT%02d:%02d:00', CAST(year AS INTEGER), "
-            "CAST(month AS INTEGER), CAST(day AS INTEGER), "
-            "CAST(sched_dep_time AS INTEGER) // 100, CAST(sched_dep_time AS INTEGER) % 100) "
-            f"FROM {_source(raw_files, flights_table)} "
-            f"WHERE CAST(year AS INTEGER) = {int(year)} AND CAST(month AS INTEGER) = {int(m)} "
-            f"{mix} ORDER BY hash(year || month || day || carrier || flight || origin || ?) "
-            "LIMIT ?",
-            [str(TRAFFIC_SEED), flights],
-        ).fetchall()
-    return [
-        {
-            "carrier": carrier,
-            "flight_number": number,
-            "origin": origin,
-            "dest": dest,
-            "scheduled_departure": departure,
-            **({"tailnum": tailnum} if tailnum else {}),
-        }
-        for carrier, number, origin, dest, tailnum, departure in rows
-    ]
-
-
 def send(url: str, flights: list[dict], chunk: int = 500) -> Counter:
     """POST the flights in chunks; count answers by model version (and errors)."""
     answered: Counter = Counter()
     with httpx.Client(timeout=60) as client:
         for i in range(0, len(flights), chunk):
-            response = client.post(f"{url}/predict_many", json={"flights": flights[i : i + chunk]})
+            response = client.post(
+                f"{url}/predict_many", json={SERVING.plural: flights[i : i + chunk]}
+            )
             if response.status_code != 200:
                 answered[f"HTTP {response.status_code}"] += 1
                 continue

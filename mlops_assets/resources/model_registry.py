@@ -3,7 +3,7 @@
 from pydantic import Field
 
 from mlops_assets.core.blob_store import REGISTRY_PREFIX
-from mlops_assets.core.registry import ModelRegistry
+from mlops_assets.core.registry.registry import ModelRegistry
 from mlops_assets.resources.storage import BlobStoreResource
 from mlops_assets.settings import DATA_DIR, MODEL_NAME
 

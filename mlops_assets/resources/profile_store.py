@@ -3,7 +3,7 @@ also holds what the service logs (``prediction_log/``)."""
 
 from pydantic import Field
 
-from mlops_assets.core.profile_store import ProfileStore
+from mlops_assets.core.monitoring.profile_store import ProfileStore
 from mlops_assets.resources.storage import BlobStoreResource
 from mlops_assets.settings import DATA_DIR
 

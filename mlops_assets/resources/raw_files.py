@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from mlops_assets.core.raw_contract import RawTable
+from mlops_assets.core.ingestion.raw_contract import RawTable
 from mlops_assets.dataset.raw_tables import package_data_dir
 from mlops_assets.settings import DATA_DIR
 

@@ -3,7 +3,7 @@ that load those months, update the feature store and the online store, and judge
 
 The instance is the record of what was loaded: each load run carries the fingerprints of the
 files it read (tag ``mlops/delivery``), so a re-delivery of the same files does nothing, a
-changed file loads its month again, and the order rules live in ``core/deliveries.py``.
+changed file loads its month again, and the order rules live in ``core/ingestion/deliveries.py``.
 """
 
 import functools
@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from mlops_assets.assets.features import DBT_GROUPS, reference_dbt_assets
-from mlops_assets.core.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
+from mlops_assets.core.ingestion.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
 from mlops_assets.dataset.raw_tables import MONTHLY_TABLES
 from mlops_assets.jobs import MONTHLY_RAW, STATIC_RAW, land_months_job
 from mlops_assets.resources.model_registry import ModelRegistryResource
@@ -23,7 +23,13 @@ DELIVERY_TAG = "mlops/delivery"
 TABLES = tuple(table.name for table in MONTHLY_TABLES)
 # built with the first delivery (and whenever missing); the rest of the feature store with each
 REFERENCE_MODELS = list(reference_dbt_assets.keys)
-FEATURE_STORE = [key for key in DBT_GROUPS if key not in REFERENCE_MODELS]
+# Reference models that read a monthly raw table (a fork's plain staging view of its monthly
+# source, with no `monthly` tag) are rebuilt with each delivery: a run orders only the assets it
+# selects, so without them the marts could be built before the month is loaded.
+READ_MONTHS = [
+    k for k, deps in reference_dbt_assets.asset_deps.items() if set(deps) & {*MONTHLY_RAW}
+]
+FEATURE_STORE = [key for key in DBT_GROUPS if key not in REFERENCE_MODELS or key in READ_MONTHS]
 ONLINE_STORE, ARRIVAL_DRIFT = dg.AssetKey("online_store"), dg.AssetKey("arrival_drift")
 
 

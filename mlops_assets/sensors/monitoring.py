@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from mlops_assets.assets.features import FEATURE_MART
-from mlops_assets.core.retrain_decision import Finding, decide_retrain
+from mlops_assets.core.monitoring.retrain_decision import Finding, decide_retrain
 from mlops_assets.dataset.raw_tables import EVENT_TABLE, MONTHLY_TABLES
 from mlops_assets.jobs import monitor_job, retrain_job
 from mlops_assets.resources.model_registry import ModelRegistryResource

@@ -1,0 +1,1 @@
+"""C9 monitoring: whylogs profiles, drift, thresholds, live quality, retrain decisions."""

@@ -1,0 +1,1 @@
+"""C6 model registry: immutable versions, stages, the promotion gate, model cards."""
