@@ -1,11 +1,13 @@
 """Deliveries and monitoring cadence: the rules the daemon's sensors apply, as pure decisions and
 through Dagster's own sensor API (``build_sensor_context``)."""
 
+import datetime as dt
 import uuid
 
 import dagster as dg
 
 from mlops_assets.core.ingestion.deliveries import FAILED, LOADED, LOADING, Attempt, plan_deliveries
+from mlops_assets.core.months import month_after
 from mlops_assets.dataset import problem
 from mlops_assets.dataset.raw_tables import MONTHLY_TABLES, STATIC_TABLES
 from mlops_assets.resources.monitoring_policy import MonitoringPolicy
@@ -46,9 +48,18 @@ def test_a_correction_also_rebuilds_the_loaded_months_whose_windows_read_it():
     corrected = delivered(*months)
     corrected["2013-01"]["events"] = "changed"
     plan = plan_deliveries(corrected, PLANNED, attempts)
-    # 30-day windows of March decisions reach back into January; April's do not
-    assert plan.loads == [("2013-01", "2013-03")]
-    assert plan.fingerprints["2013-03"] == "f2013-03+w2013-03"
+    last = months_reading_back_into("2013-01", months)[-1]
+    assert plan.loads == [("2013-01", last)]
+    assert plan.fingerprints[last] == f"f{last}+w{last}"
+
+
+def months_reading_back_into(corrected: str, months: tuple[str, ...]) -> list[str]:
+    """The months whose first decision's window (``FEATURE_LOOKBACK_DAYS`` back, the dataset's own
+    setting) still reaches into ``corrected``: calendar arithmetic, apart from the planner's."""
+    end = dt.date.fromisoformat(f"{month_after(corrected)}-01")
+    lookback = dt.timedelta(days=problem.FEATURE_LOOKBACK_DAYS)
+    first_day = {m: dt.date.fromisoformat(f"{m}-01") for m in months}
+    return [m for m in months if m >= corrected and first_day[m] - lookback < end]
 
 
 def test_a_month_after_a_gap_waits_and_says_for_what():

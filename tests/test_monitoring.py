@@ -71,11 +71,11 @@ def test_retrain_needs_a_crossed_threshold():
 
 def test_retrain_on_drift_or_quality_for_the_latest_crossed_month():
     decision = decide_retrain(
-        [*FINDING, Finding("2013-05", "live_quality", "below_floor")], "2013-04", ROWS, None, 0, 1
+        [*FINDING, Finding("2013-05", "live_quality", "past_limit")], "2013-04", ROWS, None, 0, 1
     )
     assert decision.retrain and decision.month == "2013-06" and decision.trigger == "drift"
     quality = decide_retrain(
-        [Finding("2013-05", "live_quality", "below_floor")], "2013-04", ROWS, None, 0, 1
+        [Finding("2013-05", "live_quality", "past_limit")], "2013-04", ROWS, None, 0, 1
     )
     assert quality.retrain and quality.trigger == "quality"
 

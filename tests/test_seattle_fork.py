@@ -46,7 +46,7 @@ def test_the_seattle_fork_passes_its_own_make_test_and_runs_its_own_make_demo():
     assert "live RMSE" in output
     # October's traffic asks about the days the weather turns: live RMSE crosses its ceiling,
     # the health sensor retrains on October, and the gate decides (green either way)
-    assert re.search(r"live_quality: below_floor - live rmse [\d.]+ \(ceiling", output)
+    assert re.search(r"live_quality: past_limit - live rmse [\d.]+ \(ceiling", output)
     assert re.search(r"ok retrain 2015-10 \(\d+ s\): (promoted|kept)", output), output[-6000:]
     # the last step: `bentoml serve` of the fork answered its example request with a temperature
     answer = re.search(r'-> 200 \{.*"prediction": ?(-?[\d.]+)', output)

@@ -88,8 +88,7 @@ def trained() -> dict:
         }
         task = task_for(kind).fitted(frame.filter(pl.col("split") == "train")["y"])
         train, test = (frame.filter(pl.col("split") == s) for s in ("train", "test"))
-        scores, meta = task.baseline(test, task.targets(train["y"]), ("persist",))
-        baseline = task.report(task.targets(test["y"]), scores, meta)
+        baseline = task.baseline_report(test, "y", task.targets(train["y"]), ("persist",))
         out[kind] = {"frame": frame, "candidates": candidates, "baseline": baseline}
     return out
 

@@ -115,8 +115,7 @@ def model_evaluation(
         production_report, _ = evaluate_version(registry, name, production.version, test, task)
         reports[f"production v{production.version}"] = production_report
     train_y = task.targets(train.get_column(PROBLEM.label))
-    baseline_scores, baseline_metadata = task.baseline(test, train_y, problem.BASELINE_COLUMNS)
-    baseline = task.report(y, baseline_scores, baseline_metadata)
+    baseline = task.baseline_report(test, PROBLEM.label, train_y, problem.BASELINE_COLUMNS)
     reports[_baseline_name(task)] = baseline
 
     sign = 1 if task.higher_is_better else -1

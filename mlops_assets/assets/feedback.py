@@ -26,7 +26,7 @@ from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from mlops_assets.settings import DATA_DIR
 
 # the name predates regression and multiclass: it judges the task's live metric (see policy)
-QUALITY_CHECK = "live_auc_above_floor"
+QUALITY_CHECK = "live_quality_within_limit"
 
 
 @dg.asset(
@@ -97,7 +97,7 @@ def live_quality(
             f"live {limit.metric}"
         )
     else:
-        status = "ok" if limit.holds(overall[limit.metric]) else "below_floor"
+        status = "ok" if limit.holds(overall[limit.metric]) else "past_limit"
         message = f"live {limit.metric} {overall[limit.metric]:.4f} ({limit}) for {month}"
     metrics = [*task.live_metrics, "label_rate" if task.kind == "binary" else "mean_label"]
     metrics = [m for m in metrics if not days or m in days[0]]
@@ -108,7 +108,7 @@ def live_quality(
     return judged(
         QUALITY_CHECK,
         status,
-        "below_floor",
+        "past_limit",
         message,
         {
             "logged_predictions": log.height,

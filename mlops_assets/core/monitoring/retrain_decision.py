@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from mlops_assets.core.training.data_size import named
 
-TRIGGERS = {"drift": "drift", "below_floor": "quality"}
+TRIGGERS = {"drift": "drift", "past_limit": "quality"}
 
 
 @dataclass(frozen=True)

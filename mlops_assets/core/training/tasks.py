@@ -127,6 +127,14 @@ class Task(ABC):
     def baseline(self, frame: pl.DataFrame, train_y: np.ndarray, columns: Sequence[str]):
         """(scores, metadata) of the naive baseline on ``frame``, learnt from ``train_y``."""
 
+    def baseline_report(
+        self, frame: pl.DataFrame, label: str, train_y: np.ndarray, columns: Sequence[str]
+    ) -> dict:
+        """The task's metrics of the naive baseline on ``frame`` against its ``label``: what
+        every candidate must beat."""
+        scores, metadata = self.baseline(frame, train_y, columns)
+        return self.report(self.targets(frame.get_column(label)), scores, metadata)
+
     def slices(self, y: np.ndarray, scores: np.ndarray, groups: list) -> dict[str, dict]:
         """Rows and ``slice_metric`` per value of a slicing column."""
         groups = np.asarray(groups, dtype=object)
