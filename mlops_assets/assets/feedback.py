@@ -25,7 +25,7 @@ from mlops_assets.resources.profile_store import ProfileStoreResource
 from mlops_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
 from mlops_assets.settings import DATA_DIR
 
-# the name predates regression and multiclass: it judges the task's live metric (see policy)
+# judges the task's live metric against its floor or ceiling (MonitoringPolicy.live_quality_limit)
 QUALITY_CHECK = "live_quality_within_limit"
 
 

@@ -79,8 +79,8 @@ def judged(
     check_name: str, status: str, failing: str, message: str, metadata: dict
 ) -> dg.MaterializeResult:
     """A monitoring asset's metadata plus its check result. Only the ``failing`` status (real
-    drift, AUC below the floor) is an ERROR; a thin window or a missing reference warns, so it
-    never asks for a retrain."""
+    drift, live quality past its limit) is an ERROR; a thin window or a missing reference
+    warns, so it never asks for a retrain."""
     return dg.MaterializeResult(
         metadata={"status": status, "summary": message, **metadata},
         check_results=[
