@@ -13,10 +13,11 @@ from mlops_assets.core.blob_store import LocalBlobStore
 from mlops_assets.core.features.online_features import OnlineFeatures, serving_contract
 from mlops_assets.core.registry.registry import ModelRegistry
 from mlops_assets.core.serving.predictor import load_predictor
+from mlops_assets.dataset.problem import MODEL_NAME
 
 DATA_DIR = Path(os.environ["MLOPS_DATA_DIR"])
 REGISTRY = ModelRegistry(LocalBlobStore(DATA_DIR / "registry"))
-VERSION = REGISTRY.production("flight_delay")
+VERSION = REGISTRY.production(MODEL_NAME)
 PREDICTOR = load_predictor(REGISTRY, VERSION)
 FEATURES = OnlineFeatures.open(DATA_DIR / "online_store")
 

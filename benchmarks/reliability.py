@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import wrk_load  # noqa: E402
 from mlops_assets.core.serving.readiness import start_bentoml_serve, wait_until_ready  # noqa: E402
-from mlops_assets.dataset.problem import EXAMPLE_REQUEST  # noqa: E402
+from mlops_assets.dataset.serving import SERVING  # noqa: E402
+
+EXAMPLE_REQUEST = SERVING.example  # one real request of the dataset's own
 
 HEALTH = ("/livez", "/readyz", "/metrics")
 

@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import wrk_load  # noqa: E402
 from mlops_assets.core.serving.readiness import wait_until_ready  # noqa: E402
-from mlops_assets.dataset.problem import EXAMPLE_REQUEST  # noqa: E402
+from mlops_assets.dataset.problem import MODEL_NAME  # noqa: E402
+from mlops_assets.dataset.serving import SERVING  # noqa: E402
 
-FLIGHT = EXAMPLE_REQUEST
+REQUEST = SERVING.example  # one real request of the dataset's own
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -46,9 +47,9 @@ def in_process(n: int) -> dict:
 
     data = Path(os.environ["MLOPS_DATA_DIR"])
     registry = ModelRegistry(LocalBlobStore(data / "registry"))
-    predictor = load_predictor(registry, registry.production("flight_delay"))
+    predictor = load_predictor(registry, registry.production(MODEL_NAME))
     features = OnlineFeatures.open(data / "online_store")
-    request = serving_contract().parse(FLIGHT)
+    request = serving_contract().parse(REQUEST)
     times = []
     for _ in range(n):
         start = time.perf_counter()
@@ -56,7 +57,7 @@ def in_process(n: int) -> dict:
         times.append(time.perf_counter() - start)
     p50, p99 = percentiles(times[n // 10 :])
     out = {"p50_ms": p50, "p99_ms": p99, "req_s": 1 / statistics.mean(times)}
-    # the many-row path as the service takes it: column-wise from 16 flights up
+    # the many-row path as the service takes it: column-wise from 16 rows up
     many = getattr(features, "frame", None)
     for size in (100, 1000):
         start = time.perf_counter()
@@ -91,28 +92,28 @@ async def _load(url: str, path: str, body: dict, connections: int, seconds: floa
 
 def over_http(url: str, seconds: float, connections: int, batches: bool = True) -> dict:
     if wrk_load.available():
-        single = wrk_load.wrk(f"{url}/predict", FLIGHT, 1, seconds)
-        many = wrk_load.wrk(f"{url}/predict", FLIGHT, connections, seconds)
+        single = wrk_load.wrk(f"{url}/predict", REQUEST, 1, seconds)
+        many = wrk_load.wrk(f"{url}/predict", REQUEST, connections, seconds)
         out = {**{k: single[k] for k in ("p50_ms", "p99_ms")}, "req_s": many["req_s"]}
         out["errors"] = single["errors"] + many["errors"]
         for size in (100, 1000):
-            body = {"flights": [FLIGHT] * size}
+            body = {SERVING.plural: [REQUEST] * size}
             out[f"rows_s_batch{size}"] = (
                 wrk_load.wrk(f"{url}/predict_many", body, 2, seconds)["req_s"] * size
                 if batches
                 else float("nan")
             )
         return out
-    single, _, _ = asyncio.run(_load(url, "/predict", FLIGHT, 1, seconds))
+    single, _, _ = asyncio.run(_load(url, "/predict", REQUEST, 1, seconds))
     p50, p99 = percentiles(single)
-    many, errors, elapsed = asyncio.run(_load(url, "/predict", FLIGHT, connections, seconds))
+    many, errors, elapsed = asyncio.run(_load(url, "/predict", REQUEST, connections, seconds))
     out = {"p50_ms": p50, "p99_ms": p99, "req_s": len(many) / elapsed, "errors": errors}
     for size in (100, 1000):
         if not batches:
             out[f"rows_s_batch{size}"] = float("nan")
             continue
         batch, _, took = asyncio.run(
-            _load(url, "/predict_many", {"flights": [FLIGHT] * size}, 2, seconds)
+            _load(url, "/predict_many", {SERVING.plural: [REQUEST] * size}, 2, seconds)
         )
         out[f"rows_s_batch{size}"] = len(batch) * size / took
     return out

@@ -20,6 +20,10 @@ from pydantic import Field
 from mlops_assets.settings import DUCKDB_MEMORY_LIMIT
 
 WAREHOUSE_POOL = "duckdb"
+# Every session reads and writes time in UTC, whatever the machine's zone: a raw table's
+# date_expression (e.g. CAST(to_timestamp(epoch) AS DATE)) and every TIMESTAMPTZ cast then date a
+# row the same on a laptop in New York and a CI runner (dbt's profile sets the same).
+TIME_ZONE = "UTC"
 # How often a blocked connection tries the file lock again.
 LOCK_RETRY_SECONDS = 0.5
 
@@ -58,7 +62,9 @@ class WarehouseResource(DuckDBResource):
         told = False
         while True:
             try:
-                return duckdb.connect(self.database, config=dict(self.connection_config))
+                conn = duckdb.connect(self.database, config=dict(self.connection_config))
+                conn.execute(f"SET TimeZone = '{TIME_ZONE}'")  # ICU loads after the connect
+                return conn
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
