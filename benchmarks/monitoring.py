@@ -3,7 +3,7 @@ drift to the service answering with a retrained model, under the daemon: daemon_
 
     MLOPS_DATA_DIR=data DAGSTER_HOME=data/dagster_home python benchmarks/monitoring.py
 
-(1) Profiling: the same feature rows (real flights from the mart) profiled by whylogs alone
+(1) Profiling: the same feature rows (real rows of the mart) profiled by whylogs alone
 (``why.log`` on a ready pandas frame) and by the service's ``ServingProfiler`` (rows appended
 as dicts per request, then a flush: dicts -> frame -> whylogs -> the profile store). The append
 is what a request pays; the flush runs on a background thread.
@@ -29,12 +29,12 @@ def profiling(rows: int) -> dict:
     from mlops_assets.core.blob_store import LocalBlobStore
     from mlops_assets.core.monitoring.profile_store import ProfileStore
     from mlops_assets.core.serving.serving_profiler import ServingProfiler
-    from mlops_assets.dataset.problem import FEATURES
+    from mlops_assets.dataset.problem import FEATURE_TABLE, FEATURES
     from mlops_assets.settings import DUCKDB_DATABASE
 
     with duckdb.connect(DUCKDB_DATABASE, read_only=True) as conn:
         frame = conn.sql(
-            f"SELECT {', '.join(FEATURES)} FROM marts.flight_features LIMIT {rows}"
+            f"SELECT {', '.join(FEATURES)} FROM {FEATURE_TABLE} LIMIT {rows}"
         ).to_arrow_table()
     import polars as pl
 

@@ -11,6 +11,7 @@ from mlops_assets.assets.ingestion import raw_assets
 from mlops_assets.assets.monitoring import arrival_drift, reference_profile, serving_drift
 from mlops_assets.assets.promotion import production_model
 from mlops_assets.assets.serving import batch_predictions, bento, online_store
+from mlops_assets.assets.serving_skew import serving_skew
 from mlops_assets.assets.training import CANDIDATES, training_set
 from mlops_assets.executor import project_executor
 from mlops_assets.jobs import (
@@ -45,6 +46,7 @@ defs = dg.Definitions(
         serving_drift,
         arrival_drift,
         live_quality,
+        serving_skew,
     ],
     asset_checks=[features_match_contract, promotion_gate],
     jobs=[build_features_job, rebuild_features_job, land_months_job, retrain_job, monitor_job],

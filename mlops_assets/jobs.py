@@ -47,9 +47,10 @@ retrain_job = dg.define_asset_job(
     "profile the training set and build the Bento.",
 )
 
-# One month of monitoring: drift of served traffic and live quality from the feedback join.
+# One month of monitoring: drift of served traffic, live quality from the feedback join, and
+# training-serving skew of the month's logged requests.
 monitor_job = dg.define_asset_job(
     name="monitor",
-    selection=dg.AssetSelection.assets("serving_drift", "live_quality"),
-    description="Drift and live quality of one month of served traffic.",
+    selection=dg.AssetSelection.assets("serving_drift", "live_quality", "serving_skew"),
+    description="Drift, live quality and training-serving skew of one month of served traffic.",
 )

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -133,10 +134,10 @@ def monitored(served, tmp_path_factory):
     return run
 
 
-@pytest.fixture(scope="module")
-def service(served):
-    """The service as `bentoml serve` runs it on 127.0.0.1, over the `served` lab's data (one
-    server per test module)."""
+@contextmanager
+def serving(data_dir: Path):
+    """`bentoml serve` of the project's service on 127.0.0.1 over ``data_dir`` (its registry,
+    online store, and where it writes profiles and the prediction log); an HTTP client."""
     import httpx
 
     from mlops_assets.core.serving.readiness import kill_tree, start_bentoml_serve, wait_until_ready
@@ -144,11 +145,11 @@ def service(served):
     port = free_port()
     env = {
         **os.environ,
-        "MLOPS_DATA_DIR": str(served.root / "data"),
+        "MLOPS_DATA_DIR": str(data_dir),
         "MLOPS_RELOAD_SECONDS": "0.5",
         "BENTOML_DO_NOT_TRACK": "true",
     }
-    log = served.root / "bentoml.log"
+    log = data_dir.parent / "bentoml.log"
     log.unlink(missing_ok=True)
     process = start_bentoml_serve(REPO / "bento", port, env, log)
     url = f"http://127.0.0.1:{port}"
@@ -157,10 +158,20 @@ def service(served):
     except (RuntimeError, TimeoutError):
         kill_tree(process)
         raise AssertionError(log.read_text()[-3000:]) from None
-    with httpx.Client(base_url=url, timeout=30) as client:
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield client
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def service(served):
+    """The service as `bentoml serve` runs it on 127.0.0.1, over the `served` lab's data (one
+    server per test module)."""
+    with serving(served.root / "data") as client:
         yield client
-    process.terminate()
-    process.wait(timeout=30)
 
 
 def pytest_collection_finish(session) -> None:

@@ -23,9 +23,11 @@ REPLACED = ("dbt_project/models", "dbt_project/seeds", "dbt_project/tests", "tes
 # ...and written only here: the dataset contracts, its dbt models and its dataset tests.
 ALLOWED = (
     *(f"{PACKAGE}/dataset/{name}.py" for name in ("raw_tables", "problem", "serving", "demo")),
-    "dbt_project/",
+    "dbt_project/models/",
     "tests/dataset/",
 )
+# the files docs/bring-your-own-data.md counts ("A fork writes 14 files")
+FILES_WRITTEN = 14
 
 
 def render_fork(root: Path) -> list[str]:

@@ -27,7 +27,7 @@ from mlops_assets.core.blob_store import LocalBlobStore
 from mlops_assets.core.registry.registry import ModelRegistry
 from mlops_assets.core.serving.readiness import kill_tree, start_bentoml_serve, wait_until_ready
 from tests.conftest import BIN, free_port
-from tests.seattle_fork import ALLOWED, MODEL, PACKAGE, SLUG, render_fork
+from tests.seattle_fork import ALLOWED, FILES_WRITTEN, MODEL, PACKAGE, SLUG, render_fork
 
 TRAINING = {
     "ops": {
@@ -109,7 +109,7 @@ def lifecycle(fork) -> Path:
 
 def test_the_fork_changes_only_the_dataset_contracts_and_dbt_models(fork):
     root, written = fork
-    assert len(written) >= 5
+    assert len(written) == FILES_WRITTEN
     assert [path for path in written if not path.startswith(ALLOWED)] == []
     assert not (root / "dbt_project" / "models" / "marts" / "flight_features.sql").exists()
 

@@ -154,6 +154,13 @@ def test_a_redelivered_month_loads_once_and_monitoring_runs_a_handful_of_times(l
         assert 1 <= len(_tagged(runs, "monitor", month)) <= 2
 
 
+def test_the_served_features_of_every_monitored_month_equal_the_marts(loop):
+    """Each monitor run also compares the features the service computed for the month's
+    logged requests with the mart's (serving_skew): no month shows a difference."""
+    statuses = {m: _status(loop["instance"], "serving_skew", m) for m in SERVED}
+    assert "skew" not in statuses.values() and "ok" in statuses.values(), statuses
+
+
 def _processes_of(data: Path) -> list[psutil.Process]:
     """Every process started for the demo of ``data`` (they inherit its MLOPS_DATA_DIR)."""
     found = []

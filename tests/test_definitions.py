@@ -52,3 +52,29 @@ def test_the_feature_build_lands_every_month_and_passes_the_contract_check(built
     with duckdb.connect(str(built_warehouse), read_only=True) as conn:
         columns = {r[0] for r in conn.execute(f"DESCRIBE {problem.FEATURE_TABLE}").fetchall()}
     assert columns == problem.expected_columns()
+
+
+def test_a_declared_feature_missing_from_the_mart_stops_the_blocking_check_naming_it(
+    built_warehouse, tmp_path
+):
+    """The mart's real rows, with one declared feature dropped and an undeclared column added:
+    the blocking check (which keeps training from running on it) fails naming both."""
+    from mlops_assets.assets.feature_checks import features_match_contract
+    from mlops_assets.resources.warehouse import WarehouseResource
+
+    missing = problem.NUMERIC_FEATURES[-1]
+    broken = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(broken)) as conn:
+        conn.execute(f"ATTACH '{built_warehouse}' AS built (READ_ONLY)")
+        for table in filter(None, (problem.FEATURE_TABLE, problem.LABEL_COUNTS_TABLE)):
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+            conn.execute(f"CREATE TABLE {table} AS SELECT * FROM built.{table} LIMIT 500")
+        conn.execute(f"ALTER TABLE {problem.FEATURE_TABLE} DROP COLUMN {missing}")
+        conn.execute(f"ALTER TABLE {problem.FEATURE_TABLE} ADD COLUMN unreviewed_feature DOUBLE")
+    result = features_match_contract(warehouse=WarehouseResource(database=str(broken)))
+    assert not result.passed
+    assert f"contract columns missing: ['{missing}']" in result.description
+    assert "columns not in the contract: ['unreviewed_feature']" in result.description
+    assert features_match_contract.check_specs and all(
+        spec.blocking for spec in features_match_contract.check_specs
+    )

@@ -85,6 +85,7 @@ def test_retrain_guardrails_cooldown_new_rows_and_already_learnt():
     assert not cooling.retrain and "cooldown" in cooling.reason
     thin = decide_retrain(FINDING, "2013-05", ROWS, None, 0, 30_000)
     assert not thin.retrain and "28,000 new labelled rows" in thin.reason
+    assert "min_new_labelled_rows=30000 (DATA_SIZE['min_new_labelled_rows']" in thin.reason
     learnt = decide_retrain(FINDING, "2013-06", ROWS, None, 0, 1)
     assert not learnt.retrain and "already" in learnt.reason
 

@@ -10,6 +10,7 @@ from mlops_assets.assets.feedback import live_quality
 from mlops_assets.assets.monitoring import arrival_drift, reference_profile, serving_drift
 from mlops_assets.core.serving.predictor import load_predictor
 from mlops_assets.core.serving.serving_profiler import ServingProfiler
+from mlops_assets.core.training.data_size import data_size
 from mlops_assets.dataset import problem
 from mlops_assets.settings import DATA_DIR
 from tests.contract import (
@@ -34,7 +35,7 @@ def test_without_a_reference_drift_warns_and_never_fails_the_run(monitored):
 def test_arrived_months_are_judged_against_the_production_training_set(monitored):
     result, metadata, _ = monitored(reference_profile)
     assert result.success
-    assert metadata["dagster/row_count"] >= problem.DATA_SIZE["min_rows_per_split"]
+    assert metadata["dagster/row_count"] >= data_size("min_rows_per_split")
     summary, first, (check,) = monitored(arrival_drift, partition(FIRST_MONTH))
     assert summary.success and first["status"] in ("drift", "ok"), first
     assert first["thresholds"].startswith("calibrated on")
@@ -48,6 +49,9 @@ def test_an_empty_serving_window_warns(monitored):
     result, metadata, (check,) = monitored(serving_drift, partition(FIRST_MONTH))
     assert result.success and metadata["status"] == "too_few_rows"
     assert metadata["served_rows"] == 0 and check.severity == dg.AssetCheckSeverity.WARN
+    # the threshold is named with where to change it (a contract setting of the dataset)
+    assert "min_serving_rows=" in metadata["summary"]
+    assert "DATA_SIZE['min_serving_rows']" in metadata["summary"]
 
 
 def test_feedback_with_unknown_request_ids_is_counted_not_trusted(monitored, built_warehouse):
@@ -65,6 +69,7 @@ def test_feedback_with_unknown_request_ids_is_counted_not_trusted(monitored, bui
     assert result.success
     assert metadata["unknown_feedback_ids"] == 2 and metadata["labelled_rows"] == 0
     assert metadata["status"] == "too_few_rows" and check.severity == dg.AssetCheckSeverity.WARN
+    assert "DATA_SIZE['min_labelled_rows']" in metadata["summary"]
 
 
 def test_served_scores_are_checked_for_prediction_drift(monitored, served, built_warehouse):

@@ -22,6 +22,7 @@ from mlops_assets.core.monitoring.retrain_decision import Finding, decide_retrai
 from mlops_assets.core.registry.registry import ModelRegistry
 from mlops_assets.core.serving.predictor import load_predictor
 from mlops_assets.core.serving.serving_profiler import ServingProfiler
+from mlops_assets.core.training.data_size import data_size
 from mlops_assets.core.training.fingerprint import frame_fingerprint
 from mlops_assets.core.training.reproduce import load_training_set
 from mlops_assets.core.training.tasks import current_task, task_for
@@ -113,7 +114,7 @@ def test_C7_metadata_is_recorded_per_materialization(served):
     metadata = event.asset_materialization.metadata
     assert len(metadata["training_set_hash"].value) >= 16
     # every split holds at least the contract's minimum
-    assert metadata["dagster/row_count"].value >= 3 * problem.DATA_SIZE["min_rows_per_split"]
+    assert metadata["dagster/row_count"].value >= 3 * data_size("min_rows_per_split")
 
 
 def test_C8_serving_predicts_from_the_registry_and_the_online_store(served):

@@ -112,7 +112,7 @@ def run_outcome(instance, run: dg.DagsterRun) -> str:
         outcome = run.tags.get("mlops/outcome") or _refreshed(instance, run.run_id)
         bento = done.get("bento", {}).get("bento_tag")
         return outcome + (f"; Bento {bento}" if bento else "")
-    for key in ("arrival_drift", "serving_drift", "live_quality"):
+    for key in ("arrival_drift", "serving_drift", "live_quality", "serving_skew"):
         if key in done:
             parts.append(f"{key}: {done[key].get('status')} - {done[key].get('summary')}")
     if "online_store" in done:

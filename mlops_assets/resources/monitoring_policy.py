@@ -77,6 +77,11 @@ class MonitoringPolicy(dg.ConfigurableResource):
         default=data_size("min_labelled_rows"),
         description="Fewer labelled predictions than this: too few to judge live quality.",
     )
+    skew_sample_rows: int = Field(
+        default=2000,
+        description="Training-serving skew: at most this many logged requests of a month have "
+        "their served features compared with the mart's (a fixed random sample).",
+    )
     retrain_cooldown_seconds: int = Field(
         default=RETRAIN_COOLDOWN_SECONDS, description="At most one retrain per this interval."
     )

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from mlops_assets.core.features.online_features import OnlineFeatures
+from mlops_assets.core.monitoring.serving_skew import feature_differences
 from mlops_assets.dataset import problem
 from tests.dataset.flight_requests import flight, flight_requests
 from tests.model_lab import Lab
@@ -32,20 +33,6 @@ def _mart(warehouse: Path) -> pl.DataFrame:
         )
 
 
-def _differences(offline: pl.DataFrame, online: pl.DataFrame) -> dict[str, int]:
-    """Rows per feature where the two differ (numbers beyond 1e-9, or null on one side only)."""
-    out = {}
-    for name in FEATURES:
-        a, b = offline.get_column(name), online.get_column(name)
-        if a.dtype.is_numeric() or a.dtype == pl.Boolean:
-            a, b = a.cast(pl.Float64), b.cast(pl.Float64)
-            differ = (a - b).abs().gt(1e-9).fill_null(False) | (a.is_null() != b.is_null())
-        else:
-            differ = (a != b).fill_null(True) & ~(a.is_null() & b.is_null())
-        out[name] = int(differ.sum())
-    return out
-
-
 @pytest.mark.slow
 def test_online_features_equal_the_mart_for_every_flight_of_the_year(served: Lab, built_warehouse):
     features = OnlineFeatures.open(Path(served.resources["online"].root))
@@ -56,7 +43,7 @@ def test_online_features_equal_the_mart_for_every_flight_of_the_year(served: Lab
         chunk = mart.slice(start, CHUNK)
         rows = features.rows(flight_requests(chunk))
         online = pl.DataFrame(rows, schema_overrides={n: chunk.schema[n] for n in FEATURES})
-        for name, count in _differences(chunk, online).items():
+        for name, count in feature_differences(chunk, online, FEATURES).items():
             totals[name] += count
     assert {k: v for k, v in totals.items() if v} == {}
 

@@ -4,7 +4,8 @@ Derived entirely from the dataset's serving declaration (``core/features/feature
 attributes are dict gets, as-of observations and history windows are binary searches over
 arrays sorted by (entity, minute), counting only what was known before the request's decision
 time, with the mart's own window rules. So the online features of a row equal its offline
-(mart) features whatever later data the store holds (for flights,
+(mart) features whatever later data the store holds: the ``serving_skew`` asset checks it for
+each month's logged requests, on any dataset (for flights,
 ``tests/dataset/test_online_parity.py`` checks every flight of the year). ``row`` serves one
 request; ``frame`` serves many at once, columnar, with the same values.
 """

@@ -34,8 +34,9 @@ LOG_SCHEMA = {
 LEGACY_FIELDS = {"entity_id": "flight_id", "score": "delay_probability"}
 
 
-def _normalize(frame: pl.DataFrame) -> pl.DataFrame:
-    """One log object's records with ``entity_id`` and ``score``, whichever names it used."""
+def _normalize(frame: pl.DataFrame, requests: bool = False) -> pl.DataFrame:
+    """One log object's records with ``entity_id`` and ``score``, whichever names it used
+    (and with ``requests``, each record's request as JSON text)."""
     for field, legacy in LEGACY_FIELDS.items():
         present = [c for c in (field, legacy) if c in frame.columns]
         if not present:
@@ -48,20 +49,31 @@ def _normalize(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c)
         for c, t in LOG_SCHEMA.items()
     )
-    return frame.select(*LOG_SCHEMA, "score")
+    if not requests:
+        return frame.select(*LOG_SCHEMA, "score")
+    if "request" in frame.columns and frame.schema["request"] == pl.Struct:
+        request = pl.col("request").struct.json_encode()
+    else:
+        request = pl.lit(None, pl.String)
+    return frame.select(*LOG_SCHEMA, "score", request.alias("request"))
 
 
-def read_prediction_log(store: BlobStore, model: str, month: str) -> pl.DataFrame:
+def read_prediction_log(
+    store: BlobStore, model: str, month: str, requests: bool = False
+) -> pl.DataFrame:
     """Every logged prediction of ``model`` for rows dated in ``month`` (YYYY-MM), from every
     service process's objects under ``prediction_log/<model>/``: request_id, entity_id,
-    month, model_version and score (Float64, or List(Float64) for class probabilities)."""
+    month, model_version and score (Float64, or List(Float64) for class probabilities); with
+    ``requests``, also ``request``: the inputs as JSON text (training-serving skew reads them)."""
     frames = []
     for key in store.list(log_prefix(model)):
         data = store.get(key) if key.endswith(".jsonl") else b""
         if data:
-            frames.append(_normalize(pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)))
+            records = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+            frames.append(_normalize(records, requests))
     if not frames:
-        return pl.DataFrame(schema={**LOG_SCHEMA, "score": pl.Float64})
+        extra = {"request": pl.String} if requests else {}
+        return pl.DataFrame(schema={**LOG_SCHEMA, "score": pl.Float64, **extra})
     merged = pl.concat(frames, how="vertical_relaxed")
     if merged.schema["score"] in (pl.Int64, pl.Null):
         merged = merged.with_columns(pl.col("score").cast(pl.Float64))
