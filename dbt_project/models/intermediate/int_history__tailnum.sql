@@ -4,4 +4,4 @@
     meta={'batch_column': 'flight_date'},
     pre_hook="{{ delete_batch('flight_date') }}",
 ) }}
-{{ point_in_time_history(['tailnum'], 'tailnum') }}
+{{ flight_history(['tailnum'], 'tailnum') }}
