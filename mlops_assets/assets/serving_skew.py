@@ -77,10 +77,11 @@ def serving_skew(
     ids = [features.entity_id(r) for r in parsed]
     names = list(problem.FEATURES)
     key = problem.ENTITY_KEY
-    served = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+    served = pl.DataFrame(rows, infer_schema_length=None)
+    served = served.with_columns(
         pl.Series("entity_id", ids, pl.String),
         # a feature the declaration does not compute reads as null, and so differs
-        *(pl.lit(None).alias(n) for n in names if not any(n in r for r in rows[:1])),
+        *(pl.lit(None).alias(n) for n in names if n not in served.columns),
     )
     with warehouse.get_connection() as conn:
         conn.register("asked", pl.DataFrame({"entity_id": ids}, schema={"entity_id": pl.String}))
